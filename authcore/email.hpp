@@ -1,0 +1,18 @@
+// Email validation and normalisation as pydantic's EmailStr + email-validator
+// 2.3 do (api-contract.md §10): returns the normalised address or the reason.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "authcore/result.hpp"
+
+namespace doorman::authcore {
+
+// Error is the email-validator reason sentence, e.g. "An email address must have an @-sign."
+Result<std::string, std::string> normalize_email(std::string_view input);
+
+// ASCII + simple Unicode lower-casing used for case-insensitive comparisons in memory.
+std::string lower_email(std::string_view email);
+
+}  // namespace doorman::authcore
