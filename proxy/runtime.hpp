@@ -1,0 +1,33 @@
+// Everything a running doorman needs, built once from a validated Config:
+// store, cache, authenticator, auth API, access and header policies.
+#pragma once
+
+#include <memory>
+
+#include "authcore/authenticator.hpp"
+#include "authcore/password.hpp"
+#include "authcore/user_cache.hpp"
+#include "authcore/user_store.hpp"
+#include "config/config.hpp"
+#include "proxy/access_policy.hpp"
+#include "proxy/identity_headers.hpp"
+#include "routes/auth_api.hpp"
+
+namespace doorman::proxy {
+
+struct Runtime {
+  config::ConfigPtr config;
+  std::shared_ptr<authcore::UserStore> store;
+  std::shared_ptr<authcore::UserCache> cache;
+  std::shared_ptr<authcore::Authenticator> authenticator;
+  std::shared_ptr<const authcore::PasswordHasher> hasher;
+  std::shared_ptr<routes::AuthApi> auth_api;
+  std::shared_ptr<const AccessPolicy> access_policy;
+  std::shared_ptr<const HeaderPolicy> header_policy;
+};
+
+// Opens the database (creating the schema on first start) and builds every part.
+// Throws std::runtime_error with a one-line message on failure (startup).
+std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config);
+
+}  // namespace doorman::proxy
