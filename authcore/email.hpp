@@ -9,8 +9,13 @@
 
 namespace doorman::authcore {
 
-// Error is the email-validator reason sentence, e.g. "An email address must have an @-sign."
-Result<std::string, std::string> normalize_email(std::string_view input);
+// Why an address was refused: the email-validator reason sentence, e.g.
+// "An email address must have an @-sign." (a struct, so Result's value and error types differ).
+struct EmailError {
+  std::string reason;
+};
+
+Result<std::string, EmailError> normalize_email(std::string_view input);
 
 // ASCII + simple Unicode lower-casing used for case-insensitive comparisons in memory.
 std::string lower_email(std::string_view email);

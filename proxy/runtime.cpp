@@ -1,0 +1,30 @@
+// Builds the Runtime of a doorman process from a validated Config.
+#include "proxy/runtime.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+#include "authcore/soci_user_store.hpp"
+
+namespace doorman::proxy {
+
+std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
+  auto runtime = std::make_shared<Runtime>();
+  runtime->config = config;
+
+  auto store = std::make_shared<authcore::SociUserStore>(config->database);
+  // Tables are created at first start; migrate() is idempotent and never drops data.
+  store->migrate();
+  runtime->store = store;
+
+  runtime->cache = std::make_shared<authcore::UserCache>(std::chrono::milliseconds(config->users.cache_ttl_ms));
+  runtime->authenticator = std::make_shared<authcore::Authenticator>(authcore::build_backends(*config, store),
+                                                                     store, runtime->cache);
+  runtime->hasher = std::make_shared<const authcore::PasswordHasher>();
+  runtime->auth_api = std::make_shared<routes::AuthApi>(config, runtime->authenticator, runtime->hasher);
+  runtime->access_policy = std::make_shared<const AccessPolicy>(config->access);
+  runtime->header_policy = std::make_shared<const HeaderPolicy>(*config);
+  return runtime;
+}
+
+}  // namespace doorman::proxy
