@@ -19,7 +19,7 @@ struct TlsConfig {
 struct ServerConfig {
   std::string listen = "0.0.0.0:8000";
   int workers = 0;  // 0 = one per core
-  std::optional<std::string> admin_listen = std::string("127.0.0.1:9901");
+  std::optional<std::string> admin_listen;  // DESIGN.md §4: omitted = no admin listener
   std::size_t max_header_bytes = 16384;
   std::size_t max_body_bytes = 1048576;
   int header_timeout_seconds = 10;
@@ -161,6 +161,41 @@ struct ForwardingConfig {
   bool forward_credentials = true;
 };
 
+// OAuth (DESIGN §4 `oauth`, api-contract §11). Parsed and validated now; refused
+// with "not supported yet" until config/features.hpp enables it.
+enum class OAuthProviderKind { google, github, facebook, microsoft, oidc };
+
+struct OAuthProviderConfig {
+  std::string name;  // routes: {auth_prefix}/{name}/authorize, /callback
+  OAuthProviderKind kind = OAuthProviderKind::oidc;
+  std::string client_id;
+  std::string client_secret;
+  std::string backend;  // the auth backend that issues the session
+  bool associate_by_email = false;
+  bool is_verified_by_default = false;
+  std::optional<std::string> redirect_url;  // null = this route's URL
+  std::vector<std::string> scopes;
+  // kind oidc: issuer (discovery) or the three endpoints
+  std::string issuer;
+  std::string authorize_url;
+  std::string token_url;
+  std::string userinfo_url;
+};
+
+struct OAuthCsrfCookieConfig {
+  std::string name = "fastapiusersoauthcsrf";
+  bool secure = true;
+  bool httponly = true;
+  SameSite samesite = SameSite::lax;
+};
+
+struct OAuthConfig {
+  std::string state_secret;  // resolved: empty in YAML means `secret`
+  std::vector<OAuthProviderConfig> providers;
+  bool associate = true;
+  OAuthCsrfCookieConfig csrf_cookie;
+};
+
 struct Config {
   ServerConfig server;
   UpstreamConfig upstream;
@@ -175,6 +210,7 @@ struct Config {
   IdentityHeadersConfig identity_headers;
   ForwardingConfig forwarding;
   std::string source_path;  // the file it was loaded from
+  std::optional<OAuthConfig> oauth;  // absent = no OAuth routes
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

@@ -13,6 +13,7 @@ struct ConfigError {
   std::string key_path;  // e.g. "auth.backends[0].strategy.type"
   int line = 0;          // 1-based YAML line, 0 when unknown
   std::string message;
+  std::string file{};  // the origin (config file path) the line refers to
   std::string to_string() const;  // "config.yaml:12: auth.backends[0].strategy.type: ..."
 };
 
