@@ -9,15 +9,15 @@
 
 namespace doorman::authcore {
 
-// Why an address was refused: the email-validator reason sentence, e.g.
-// "An email address must have an @-sign." (a struct, so Result's value and error types differ).
+// The email-validator reason sentence, e.g. "An email address must have an @-sign."
+// (A struct, not a bare string: Result<std::string, std::string> cannot be built.)
 struct EmailError {
   std::string reason;
 };
 
 Result<std::string, EmailError> normalize_email(std::string_view input);
 
-// ASCII + simple Unicode lower-casing used for case-insensitive comparisons in memory.
+// ASCII lower-casing, as SQLite's lower() does, for case-insensitive comparisons in memory.
 std::string lower_email(std::string_view email);
 
 }  // namespace doorman::authcore
