@@ -1,0 +1,19 @@
+// RouteContext's event firing; see route_context.hpp.
+#include "routes/route_context.hpp"
+
+#include <exception>
+#include <utility>
+
+namespace doorman::routes {
+
+void RouteContext::fire(std::string name, const authcore::User& user,
+                        std::optional<std::vector<std::string>> fields) const {
+  if (!events) return;
+  try {
+    events(Event{std::move(name), user, std::nullopt, std::move(fields)});
+  } catch (const std::exception&) {
+    // Delivery problems are the sink's to report; the request has succeeded.
+  }
+}
+
+}  // namespace doorman::routes

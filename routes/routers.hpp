@@ -1,0 +1,18 @@
+// The route handlers, one file per fastapi-users router: auth_router.cpp
+// (login, logout), register_router.cpp, users_router.cpp. AuthApi dispatches
+// a matched RouteId here.
+#pragma once
+
+#include "routes/answers.hpp"
+#include "routes/auth_api.hpp"
+#include "routes/route_context.hpp"
+
+namespace doorman::routes {
+
+HttpAnswer handle_login(const RouteContext& context, int backend_index, const ApiRequest& request);
+HttpAnswer handle_logout(const RouteContext& context, int backend_index, const ApiRequest& request);
+HttpAnswer handle_register(const RouteContext& context, const ApiRequest& request);
+// GET and PATCH {users}/me.
+HttpAnswer handle_users_me(const RouteContext& context, const ApiRequest& request);
+
+}  // namespace doorman::routes
