@@ -29,7 +29,12 @@ class Transport {
 
 using TransportPtr = std::shared_ptr<Transport>;
 
-// Returns the value of cookie `name` in a Cookie header, nullopt if absent.
+// Returns the value of cookie `name` in a Cookie header, nullopt if absent. Parsed as
+// Starlette does: when the name repeats, the last occurrence wins; quotes are stripped.
 std::optional<std::string_view> find_cookie(std::string_view cookie_header, std::string_view name);
+
+// `text` without the characters Python's str.strip() removes from a header value
+// (Starlette decodes headers as latin-1, so bytes 0x85 and 0xA0 count).
+std::string_view strip_python_whitespace(std::string_view text);
 
 }  // namespace doorman::authcore

@@ -1,0 +1,266 @@
+// Authenticator: backend order, what counts as "no user", inactive users, a
+// store that is down, the non-blocking cache path, and build_backends.
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "authcore/authenticator.hpp"
+#include "authcore/bearer_transport.hpp"
+#include "authcore/cookie_transport.hpp"
+#include "authcore/database_strategy.hpp"
+#include "authcore/fake_user_store.hpp"
+#include "authcore/fixture_tokens.hpp"
+#include "authcore/jwt_strategy.hpp"
+#include "authcore/soci_user_store.hpp"
+#include "authcore/store_test_support.hpp"
+
+namespace {
+
+using namespace doorman::authcore;
+using doorman::test::FakeUserStore;
+using namespace std::chrono;
+
+// A strategy whose tokens are looked up in a table; "down" makes reads unavailable.
+class TableStrategy final : public Strategy {
+ public:
+  TableStrategy(std::map<std::string, std::string> ids, bool non_blocking) : ids_(std::move(ids)), non_blocking_(non_blocking) {}
+
+  bool down = false;
+  int reads = 0;
+
+  bool reads_without_blocking() const override { return non_blocking_; }
+  Result<std::optional<std::string>, StrategyError> read(std::string_view token) override {
+    ++reads;
+    if (down) return StrategyError::unavailable;
+    const auto it = ids_.find(std::string(token));
+    if (it == ids_.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  Result<std::string, StrategyError> write(const User& user) override { return "token-of-" + user.id; }
+  Result<bool, StrategyError> destroy(std::string_view, const User&) override { return true; }
+
+ private:
+  std::map<std::string, std::string> ids_;
+  bool non_blocking_;
+};
+
+const std::string kAlice = "9283b342-9a83-4503-9771-9cf8129482aa";
+const std::string kBob = "1d9e73fd-3aff-4ebd-a778-390dc2df0517";
+const std::string kDave = "1b1f8086-e5cd-4b58-ae58-88a0946cbb45";
+const std::string kGhost = "00000000-0000-4000-8000-000000000000";
+
+User make_user(const std::string& id, const std::string& email, bool active = true) {
+  User u;
+  u.id = id;
+  u.email = email;
+  u.is_active = active;
+  return u;
+}
+
+doorman::config::TransportConfig cookie_transport_config() {
+  doorman::config::TransportConfig c;
+  c.type = doorman::config::TransportKind::cookie;
+  return c;
+}
+
+// Backend 0: bearer + non-blocking table ("jwt"); backend 1: cookie + blocking table ("database").
+struct Setup {
+  std::shared_ptr<FakeUserStore> store = std::make_shared<FakeUserStore>();
+  std::shared_ptr<TableStrategy> jwt = std::make_shared<TableStrategy>(
+      std::map<std::string, std::string>{{"jwt-alice", kAlice}, {"jwt-dave", kDave}, {"jwt-ghost", kGhost}}, true);
+  std::shared_ptr<TableStrategy> db =
+      std::make_shared<TableStrategy>(std::map<std::string, std::string>{{"db-bob", kBob}}, false);
+  Authenticator auth;
+
+  explicit Setup(milliseconds ttl = milliseconds(60000))
+      : auth({Backend{"jwt", std::make_shared<BearerTransport>(), jwt},
+              Backend{"cookie", std::make_shared<CookieTransport>(cookie_transport_config()), db}},
+             store, std::make_shared<UserCache>(ttl)) {
+    store->add(make_user(kAlice, "alice@example.com"));
+    store->add(make_user(kBob, "bob@example.com"));
+    store->add(make_user(kDave, "dave@example.com", false));
+  }
+};
+
+RequestCredentials creds(std::string_view authorization, std::string_view cookie = "") {
+  return RequestCredentials{authorization, cookie};
+}
+
+}  // namespace
+
+TEST_CASE("backends are tried in order; the first user wins") {
+  Setup s;
+  auto both = s.auth.authenticate(creds("Bearer jwt-alice", "fastapiusersauth=db-bob"));
+  CHECK(both.status == AuthStatus::authenticated);
+  REQUIRE(both.user.has_value());
+  CHECK(both.user->id == kAlice);
+  CHECK(both.token == "jwt-alice");
+  CHECK(both.backend_index == 0);
+  CHECK(s.db->reads == 0);  // decided before the second backend
+
+  auto cookie_only = s.auth.authenticate(creds("", "fastapiusersauth=db-bob"));
+  CHECK(cookie_only.status == AuthStatus::authenticated);
+  CHECK(cookie_only.user->id == kBob);
+  CHECK(cookie_only.token == "db-bob");
+  CHECK(cookie_only.backend_index == 1);
+
+  // An unknown token, or a token naming a deleted user, passes to the next backend.
+  for (const char* bearer : {"Bearer nonsense", "Bearer jwt-ghost", "Basic jwt-alice"}) {
+    CAPTURE(bearer);
+    auto next = s.auth.authenticate(creds(bearer, "fastapiusersauth=db-bob"));
+    CHECK(next.status == AuthStatus::authenticated);
+    CHECK(next.backend_index == 1);
+  }
+
+  auto nobody = s.auth.authenticate(creds("Bearer jwt-ghost", "fastapiusersauth=nothing"));
+  CHECK(nobody.status == AuthStatus::no_user);
+  CHECK_FALSE(nobody.user.has_value());
+  CHECK(nobody.backend_index == -1);
+  CHECK(s.auth.authenticate(creds("")).status == AuthStatus::no_user);
+}
+
+TEST_CASE("an inactive user is returned: the caller decides") {
+  Setup s;
+  auto outcome = s.auth.authenticate(creds("Bearer jwt-dave"));
+  CHECK(outcome.status == AuthStatus::authenticated);
+  REQUIRE(outcome.user.has_value());
+  CHECK_FALSE(outcome.user->is_active);
+}
+
+TEST_CASE("a store or strategy that is down: unavailable unless another backend decides") {
+  Setup s;
+  s.store->down = true;
+  CHECK(s.auth.authenticate(creds("Bearer jwt-alice")).status == AuthStatus::unavailable);
+  CHECK(s.auth.authenticate(creds("")).status == AuthStatus::no_user);  // nothing needed the store
+
+  s.store->down = false;
+  s.jwt->down = true;
+  auto rescued = s.auth.authenticate(creds("Bearer jwt-alice", "fastapiusersauth=db-bob"));
+  CHECK(rescued.status == AuthStatus::authenticated);
+  CHECK(rescued.backend_index == 1);
+  CHECK(s.auth.authenticate(creds("Bearer jwt-alice", "fastapiusersauth=nothing")).status ==
+        AuthStatus::unavailable);
+}
+
+TEST_CASE("a cached user is served without blocking and without the store") {
+  Setup s;
+  // Cache miss: the non-blocking walk gives up.
+  CHECK_FALSE(s.auth.try_authenticate_without_blocking(creds("Bearer jwt-alice")).has_value());
+  CHECK(s.store->calls == 0);
+
+  REQUIRE(s.auth.authenticate(creds("Bearer jwt-alice")).status == AuthStatus::authenticated);
+  const int calls = s.store->calls;
+  s.store->down = true;  // proves the hit never touches the store
+  const auto hit = s.auth.try_authenticate_without_blocking(creds("Bearer jwt-alice"));
+  REQUIRE(hit.has_value());
+  CHECK(hit->status == AuthStatus::authenticated);
+  CHECK(hit->user->id == kAlice);
+  CHECK(hit->token == "jwt-alice");
+  CHECK(hit->backend_index == 0);
+  CHECK(s.auth.authenticate(creds("Bearer jwt-alice")).status == AuthStatus::authenticated);  // blocking path uses the cache too
+  CHECK(s.store->calls == calls);
+
+  // No token anywhere, or only non-blocking backends naming nobody: decided without blocking.
+  const auto none = s.auth.try_authenticate_without_blocking(creds(""));
+  REQUIRE(none.has_value());
+  CHECK(none->status == AuthStatus::no_user);
+  const auto unknown = s.auth.try_authenticate_without_blocking(creds("Bearer nonsense"));
+  REQUIRE(unknown.has_value());
+  CHECK(unknown->status == AuthStatus::no_user);
+
+  // A blocking strategy with a token needs the pool.
+  CHECK_FALSE(s.auth.try_authenticate_without_blocking(creds("Bearer nonsense", "fastapiusersauth=db-bob")).has_value());
+  CHECK(s.db->reads == 0);
+}
+
+TEST_CASE("load_user goes through the cache; invalidate drops the entry") {
+  Setup s;
+  CHECK(s.auth.load_user(kAlice).value()->email == "alice@example.com");
+  CHECK(s.store->calls == 1);
+  CHECK(s.auth.load_user(kAlice).ok());
+  CHECK(s.store->calls == 1);
+  CHECK_FALSE(s.auth.load_user(kGhost).value().has_value());  // misses are not cached
+  CHECK_FALSE(s.auth.load_user(kGhost).value().has_value());
+  CHECK(s.store->calls == 3);
+
+  s.store->add(make_user(kAlice, "alice@changed.example"));
+  CHECK(s.auth.load_user(kAlice).value()->email == "alice@example.com");  // stale within the TTL
+  s.auth.invalidate(kAlice);
+  CHECK(s.auth.load_user(kAlice).value()->email == "alice@changed.example");
+
+  s.store->down = true;
+  s.auth.invalidate(kAlice);
+  const auto down = s.auth.load_user(kAlice);
+  REQUIRE_FALSE(down.ok());
+  CHECK(down.error() == StoreError::unavailable);
+}
+
+TEST_CASE("with the cache disabled every request is resolved on the blocking path") {
+  Setup s(milliseconds(0));
+  REQUIRE(s.auth.authenticate(creds("Bearer jwt-alice")).status == AuthStatus::authenticated);
+  CHECK_FALSE(s.auth.try_authenticate_without_blocking(creds("Bearer jwt-alice")).has_value());
+}
+
+TEST_CASE("build_backends: one transport and strategy per configured backend") {
+  doorman::config::Config config;
+  doorman::config::BackendConfig jwt;
+  jwt.name = "jwt";
+  jwt.strategy.secret = "s3cret";
+  jwt.strategy.lifetime_seconds = 3600;
+  doorman::config::BackendConfig cookie;
+  cookie.name = "cookie";
+  cookie.transport = cookie_transport_config();
+  cookie.transport.cookie_name = "sid";
+  cookie.strategy.type = doorman::config::StrategyKind::database;
+  config.auth.backends = {jwt, cookie};
+
+  const auto backends = build_backends(config, std::make_shared<FakeUserStore>());
+  REQUIRE(backends.size() == 2);
+  CHECK(backends[0].name == "jwt");
+  CHECK(dynamic_cast<BearerTransport*>(backends[0].transport.get()) != nullptr);
+  CHECK(dynamic_cast<JwtStrategy*>(backends[0].strategy.get()) != nullptr);
+  CHECK(backends[1].name == "cookie");
+  CHECK(backends[1].transport->cookie_name() == std::optional<std::string>("sid"));
+  CHECK(dynamic_cast<DatabaseStrategy*>(backends[1].strategy.get()) != nullptr);
+
+  config.auth.backends[1].strategy.type = doorman::config::StrategyKind::redis;
+  CHECK_THROWS_WITH_AS(build_backends(config, std::make_shared<FakeUserStore>()), "redis strategy not supported yet",
+                       std::runtime_error);
+}
+
+TEST_CASE("the fastapi-users 14 app's tokens authenticate against its database") {
+  const auto& tokens = doorman::test::fixture_tokens();
+  doorman::test::TempDir dir;
+  auto store = std::make_shared<SociUserStore>(doorman::test::sqlite_config(doorman::test::copy_fixture_db(dir)));
+
+  // The fixture app's two backends: bearer+JWT (10 years) and cookie+database.
+  doorman::config::Config config;
+  doorman::config::BackendConfig jwt;
+  jwt.name = "jwt";
+  jwt.strategy.secret = tokens["secret"];
+  jwt.strategy.lifetime_seconds = 10 * 365 * 86400;
+  doorman::config::BackendConfig cookie;
+  cookie.name = "cookie";
+  cookie.transport = cookie_transport_config();
+  cookie.strategy.type = doorman::config::StrategyKind::database;
+  cookie.strategy.lifetime_seconds = 10 * 365 * 86400;
+  config.auth.backends = {jwt, cookie};
+  Authenticator auth(build_backends(config, store), store, std::make_shared<UserCache>(milliseconds(1000)));
+
+  const std::string bearer = "Bearer " + tokens["alice_access_jwt"].get<std::string>();
+  const auto alice = auth.authenticate(creds(bearer));
+  CHECK(alice.status == AuthStatus::authenticated);
+  CHECK(alice.user->email == "alice@example.com");
+  CHECK(alice.backend_index == 0);
+
+  const std::string cookie_header = "fastapiusersauth=" + tokens["carol_database_token"].get<std::string>();
+  const auto carol = auth.authenticate(creds("", cookie_header));
+  CHECK(carol.status == AuthStatus::authenticated);
+  CHECK(carol.user->email == "carol@example.com");
+  CHECK(carol.user->is_superuser);
+  CHECK(carol.backend_index == 1);
+
+  // A JWT sent as the cookie is no database token: no user.
+  CHECK(auth.authenticate(creds("", "fastapiusersauth=" + tokens["alice_access_jwt"].get<std::string>())).status ==
+        AuthStatus::no_user);
+}
