@@ -17,6 +17,15 @@ HttpAnswer json_answer(int status, std::string body) {
   return answer;
 }
 
+HttpAnswer null_answer(int status) { return json_answer(status, "null"); }
+
+HttpAnswer no_content_answer() {
+  HttpAnswer answer;
+  answer.status = 204;
+  answer.has_body = false;
+  return answer;
+}
+
 HttpAnswer detail_answer(int status, const Json& detail) {
   Json body = Json::object();
   body["detail"] = detail;

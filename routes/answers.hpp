@@ -20,6 +20,11 @@ std::string dump_json(const Json& value);
 // `body` is already JSON text (e.g. authcore::user_json).
 HttpAnswer json_answer(int status, std::string body);
 
+// The JSON literal `null`: what FastAPI sends for a handler that returns nothing (202 forgot, 200 reset).
+HttpAnswer null_answer(int status);
+// 204: no body, no Content-Type, no Content-Length.
+HttpAnswer no_content_answer();
+
 // {"detail": detail}
 HttpAnswer detail_answer(int status, const Json& detail);
 // {"detail":{"code":code,"reason":reason}}: the *_INVALID_PASSWORD shape.

@@ -3,6 +3,7 @@
 #include "routes/auth_api.hpp"
 
 #include "routes/answers.hpp"
+#include "routes/openapi.hpp"
 #include "routes/route_context.hpp"
 #include "routes/route_table.hpp"
 #include "routes/routers.hpp"
@@ -12,13 +13,17 @@ namespace doorman::routes {
 struct AuthApi::Impl {
   RouteContext context;
   RouteTable table;
+  std::string openapi_json;  // built once: the table and config never change for this AuthApi
 };
 
 AuthApi::AuthApi(config::ConfigPtr config, std::shared_ptr<authcore::Authenticator> authenticator,
                  std::shared_ptr<const authcore::PasswordHasher> hasher, EventSink events)
     : impl_(std::make_unique<Impl>(Impl{
-          RouteContext{config, std::move(authenticator), std::move(hasher), std::move(events)},
-          RouteTable(*config)})) {}
+          RouteContext{config, std::move(authenticator), std::move(hasher), std::move(events),
+                       std::make_shared<const UserTokens>(config->users)},
+          RouteTable(*config), std::string()})) {
+  impl_->openapi_json = dump_json(openapi_document(impl_->table, *config));
+}
 
 AuthApi::~AuthApi() = default;
 
@@ -33,8 +38,13 @@ HttpAnswer AuthApi::handle(const RouteMatch& match, const ApiRequest& request) {
     case RouteId::login: return handle_login(context, match.backend_index, request);
     case RouteId::logout: return handle_logout(context, match.backend_index, request);
     case RouteId::register_: return handle_register(context, request);
+    case RouteId::forgot_password: return handle_forgot_password(context, request);
+    case RouteId::reset_password: return handle_reset_password(context, request);
+    case RouteId::request_verify_token: return handle_request_verify_token(context, request);
+    case RouteId::verify: return handle_verify(context, request);
     case RouteId::users_me: return handle_users_me(context, request);
-    default: break;  // not in the table yet (later issue)
+    case RouteId::users_id: return handle_users_id(context, match.path_param, request);
+    case RouteId::openapi: return json_answer(200, impl_->openapi_json);
   }
   return reason_phrase_answer(404);
 }

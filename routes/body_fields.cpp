@@ -55,8 +55,19 @@ const Json* BodyFields::find(std::string_view name) const {
   return it == object_.end() ? nullptr : &*it;
 }
 
+BodyFields BodyFields::embedded(const JsonBody& body) {
+  static const Json no_fields = Json::object();
+  const bool object = body.kind == JsonBody::Kind::parsed && body.value.is_object();
+  return BodyFields(object ? body.value : no_fields, Shape::embedded);
+}
+
 std::optional<std::string> BodyFields::required_string(std::string_view name) {
   const Json* value = find(name);
+  if (shape_ == Shape::embedded && (value == nullptr || value->is_null())) {
+    // FastAPI checks `value is None` before pydantic sees it: no input echo.
+    errors_.push_back(missing_item(body_loc(name), nullptr));
+    return std::nullopt;
+  }
   if (value == nullptr) {
     errors_.push_back(missing_item(body_loc(name), object_));
     return std::nullopt;

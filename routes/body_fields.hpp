@@ -1,21 +1,31 @@
-// Pydantic v2 (lax mode) field rules for the fields of a JSON model body
+// Pydantic v2 (lax mode) field rules for the fields of a JSON body
 // (api-contract.md §9): each reader returns the value or records one 422 item
 // with loc ["body", name]; declaration order is the order of the calls.
+// Two body shapes: a model body (register, PATCH), and FastAPI's field-by-field
+// `Body(embed=True)` parameters (forgot, reset, request-verify, verify), where
+// an absent or null field is `missing` with input null.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "routes/json_body.hpp"
 #include "routes/validation_error.hpp"
 
 namespace doorman::routes {
 
 class BodyFields {
  public:
-  explicit BodyFields(const Json& object) : object_(object) {}
+  enum class Shape { model, embedded };
 
-  // `str`: absent -> missing (input: the whole body); anything but a string, null included -> string_type.
+  explicit BodyFields(const Json& object, Shape shape = Shape::model) : object_(object), shape_(shape) {}
+  // Field-by-field parameters read from `body` as FastAPI's request_body_to_args
+  // does: a body that is absent, unparsed or not a JSON object has no fields.
+  static BodyFields embedded(const JsonBody& body);
+
+  // `str`: absent -> missing (model: input the whole body; embedded: absent or
+  // null -> input null); anything else but a string -> string_type.
   std::optional<std::string> required_string(std::string_view name);
   // `Optional[str] = None`: absent or null -> nullopt.
   std::optional<std::string> optional_string(std::string_view name);
@@ -33,6 +43,7 @@ class BodyFields {
   std::optional<std::string> email(std::string_view name, const Json& value);
 
   const Json& object_;
+  Shape shape_;
   ValidationItems errors_;
 };
 

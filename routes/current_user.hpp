@@ -1,6 +1,7 @@
 // The current user of a protected route (api-contract.md §8): found through
 // all backends in order; 401 when none or inactive, 403 when verification is
-// required and missing, 503 when a store needed to decide is down.
+// required and missing or a superuser is required and this is not one, 503
+// when a store needed to decide is down.
 #pragma once
 
 #include <string>
@@ -19,7 +20,10 @@ struct CurrentUser {
   int backend_index = -1; // the backend that read it
 };
 
+enum class UserLevel { active, superuser };
+
 std::variant<CurrentUser, HttpAnswer> current_user(const RouteContext& context,
-                                                   const authcore::RequestCredentials& credentials);
+                                                   const authcore::RequestCredentials& credentials,
+                                                   UserLevel level = UserLevel::active);
 
 }  // namespace doorman::routes

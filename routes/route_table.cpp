@@ -32,7 +32,10 @@ RouteTable::RouteTable(const config::Config& config) {
   prefixes_.push_back(auth);
   if (users != auth) prefixes_.push_back(users);
 
-  // In the order of the fastapi-users docs' app: auth routers (one per
+  // doorman's own route (DESIGN.md §2), always served and first, so that a
+  // users prefix equal to the auth prefix cannot turn it into a {users}/{id}.
+  add(auth + "/openapi.json", "GET", RouteId::openapi);
+  // Then in the order of the fastapi-users docs' app: auth routers (one per
   // backend), register, reset, verify, users. Order decides 405's Allow and
   // `{users}/me` before `{users}/{id}`.
   const auto& backends = config.auth.backends;
@@ -41,11 +44,21 @@ RouteTable::RouteTable(const config::Config& config) {
     add(auth + "/" + backends[i].name + "/logout", "POST", RouteId::logout, i);
   }
   if (config.routes.register_) add(auth + "/register", "POST", RouteId::register_);
-  // Later issue: forgot-password, reset-password, request-verify-token, verify go here.
+  if (config.routes.reset_password) {
+    add(auth + "/forgot-password", "POST", RouteId::forgot_password);
+    add(auth + "/reset-password", "POST", RouteId::reset_password);
+  }
+  if (config.routes.verify) {
+    add(auth + "/request-verify-token", "POST", RouteId::request_verify_token);
+    add(auth + "/verify", "POST", RouteId::verify);
+  }
   if (config.routes.users) {
     add(users + "/me", "GET", RouteId::users_me);
     add(users + "/me", "PATCH", RouteId::users_me);
-    // Later issue: users + "/{id}" with GET, PATCH, DELETE -> RouteId::users_id.
+    // After /me: DELETE {users}/me falls through to the {id} route with id "me", as upstream.
+    add(users + "/{id}", "GET", RouteId::users_id);
+    add(users + "/{id}", "PATCH", RouteId::users_id);
+    add(users + "/{id}", "DELETE", RouteId::users_id);
   }
 }
 

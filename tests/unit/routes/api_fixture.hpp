@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "authcore/authenticator.hpp"
+#include "authcore/jwt.hpp"
 #include "authcore/password.hpp"
 #include "authcore/user_cache.hpp"
 #include "authcore/uuid.hpp"
@@ -33,6 +34,9 @@ inline std::shared_ptr<const authcore::PasswordHasher> cheap_hasher() {
 inline config::Config test_config() {
   config::Config config;
   config.secret = "routes-test-secret-0123456789abcdef";
+  // Resolved by the config loader in production; distinct here so a token signed with the wrong one fails.
+  config.users.verification_token_secret = "routes-test-verify-secret-0123456789";
+  config.users.reset_password_token_secret = "routes-test-reset-secret-0123456789";
   config::BackendConfig jwt;
   jwt.name = "jwt";
   jwt.strategy.secret = config.secret;
@@ -63,6 +67,25 @@ inline std::optional<std::string> header(const HttpAnswer& answer, std::string_v
   for (const auto& [key, value] : answer.headers)
     if (key == name) return value;
   return std::nullopt;
+}
+
+// The user object of api-contract.md, as the routes must answer it.
+inline std::string user_body(const authcore::User& u) {
+  const auto flag = [](bool b) { return b ? "true" : "false"; };
+  return std::string(R"({"id":")") + u.id + R"(","email":")" + u.email + R"(","is_active":)" + flag(u.is_active) +
+         R"(,"is_superuser":)" + flag(u.is_superuser) + R"(,"is_verified":)" + flag(u.is_verified) + "}";
+}
+
+// An HS256 JWT with exactly `claims`, to build the bad tokens the routes must refuse.
+inline std::string sign_hs256(const std::string& secret, const nlohmann::ordered_json& claims) {
+  return authcore::JwtKey(config::JwtAlgorithm::HS256, secret, {}, {}).sign(claims);
+}
+
+inline Request get_request(std::string path, std::string authorization = {}) {
+  Request r;
+  r.path = std::move(path);
+  r.authorization = std::move(authorization);
+  return r;
 }
 
 inline Request form_request(std::string path, std::string body) {

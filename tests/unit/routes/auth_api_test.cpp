@@ -20,7 +20,7 @@ TEST_CASE("auth api: 405 Method Not Allowed with Allow") {
   CHECK(answer.body == R"({"detail":"Method Not Allowed"})");
   CHECK(header(answer, "Allow") == "POST");
   CHECK(header(answer, "Content-Type") == "application/json");
-  r.method = "DELETE";
+  r.method = "PUT";
   r.path = "/users/me";
   CHECK(header(f.send(r), "Allow") == "GET");
 }
@@ -39,10 +39,10 @@ TEST_CASE("auth api: 307 to the route without the trailing slash, query kept") {
   CHECK(f.store->users.empty());
 }
 
-TEST_CASE("auth api: other paths are not matched (forwarded), later-issue routes included") {
+TEST_CASE("auth api: other paths are not matched (forwarded)") {
   ApiFixture f;
-  for (const char* path : {"/users/42/posts", "/auth/verify", "/auth/forgot-password", "/auth/reset-password",
-                           "/auth/request-verify-token", "/users/me/x", "/users/42", "/auth/openapi.json"}) {
+  for (const char* path : {"/users/42/posts", "/auth/verify/x", "/auth/forgot", "/users/me/x",
+                           "/auth/oauth/authorize", "/auth/openapi.yaml"}) {
     CAPTURE(path);
     for (const char* method : {"GET", "POST", "PATCH", "DELETE"}) {
       Request r;

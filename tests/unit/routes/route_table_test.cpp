@@ -31,6 +31,31 @@ TEST_CASE("route table: register, users/me") {
   CHECK(table.match("PATCH", "/users/me").kind == Kind::route);
 }
 
+TEST_CASE("route table: reset, verify, users/{id} and openapi.json") {
+  const RouteTable table(testing::test_config());
+  CHECK(table.match("POST", "/auth/forgot-password").route == RouteId::forgot_password);
+  CHECK(table.match("POST", "/auth/reset-password").route == RouteId::reset_password);
+  CHECK(table.match("POST", "/auth/request-verify-token").route == RouteId::request_verify_token);
+  CHECK(table.match("POST", "/auth/verify").route == RouteId::verify);
+  CHECK(table.match("GET", "/auth/openapi.json").route == RouteId::openapi);
+  for (const char* method : {"GET", "PATCH", "DELETE"}) {
+    const auto id = table.match(method, "/users/42");
+    CHECK(id.kind == Kind::route);
+    CHECK(id.route == RouteId::users_id);
+    CHECK(id.path_param == "42");
+  }
+  // /me wins for its own methods; DELETE /me falls through to {id} with "me", as upstream.
+  CHECK(table.match("PATCH", "/users/me").route == RouteId::users_me);
+  const auto delete_me = table.match("DELETE", "/users/me");
+  CHECK(delete_me.route == RouteId::users_id);
+  CHECK(delete_me.path_param == "me");
+  CHECK(table.match("GET", "/users/ME").route == RouteId::users_id);  // case-sensitive: an id
+  CHECK(table.match("PUT", "/users/42").allow == "GET");
+  CHECK(table.match("GET", "/auth/verify").allow == "POST");
+  CHECK(table.match("POST", "/auth/openapi.json").allow == "GET");
+  CHECK(table.match("DELETE", "/users/42/").location == "/users/42");
+}
+
 TEST_CASE("route table: known path, other method -> 405 with the first matching route's methods") {
   const RouteTable table(testing::test_config());
   const auto get_login = table.match("GET", "/auth/jwt/login");
@@ -61,11 +86,10 @@ TEST_CASE("route table: one trailing slash -> 307 to the route, for any method")
 
 TEST_CASE("route table: everything else is forwarded") {
   const RouteTable table(testing::test_config());
-  for (const char* path : {"/users/42/posts", "/users/me/x", "/users/42", "/users", "/users/", "/auth",
-                           "/auth/", "/auth/verify", "/auth/forgot-password", "/auth/reset-password",
-                           "/auth/request-verify-token", "/auth/openapi.json", "/auth/jwt", "/auth/jwt/login/x",
-                           "/USERS/me", "/users/ME", "/", "/api/users/me", "/usersx/me", "/authx/register",
-                           "/auth/register/x", ""}) {
+  for (const char* path : {"/users/42/posts", "/users/me/x", "/users", "/users/", "/auth", "/auth/",
+                           "/auth/verify/x", "/auth/forgot-password/x", "/auth/openapi", "/auth/jwt",
+                           "/auth/jwt/login/x", "/USERS/me", "/api/users/me", "/usersx/me", "/authx/register",
+                           "/auth/register/x", "/users//", "/", ""}) {
     CAPTURE(path);
     CHECK(table.match("GET", path).kind == Kind::none);
     CHECK(table.match("POST", path).kind == Kind::none);
@@ -88,6 +112,25 @@ TEST_CASE("route table: prefixes and switches come from config") {
   const RouteTable no_users(config);
   CHECK(no_users.match("GET", "/api/accounts/me").kind == Kind::none);
   CHECK(no_users.match("GET", "/api/accounts/me/").kind == Kind::none);
+  CHECK(no_users.match("DELETE", "/api/accounts/42").kind == Kind::none);
+
+  config.routes.verify = false;
+  config.routes.reset_password = false;
+  const RouteTable bare(config);
+  for (const char* path : {"/api/auth/verify", "/api/auth/request-verify-token", "/api/auth/forgot-password",
+                           "/api/auth/reset-password"})
+    CHECK(bare.match("POST", path).kind == Kind::none);
+  CHECK(bare.match("GET", "/api/auth/openapi.json").kind == Kind::route);  // doorman's own, always
+  CHECK(bare.match("POST", "/api/auth/jwt/login").kind == Kind::route);
+}
+
+TEST_CASE("route table: a users prefix equal to the auth prefix keeps openapi.json and the auth routes") {
+  auto config = testing::test_config();
+  config.routes.users_prefix = "/auth";
+  const RouteTable table(config);
+  CHECK(table.match("GET", "/auth/openapi.json").route == RouteId::openapi);
+  CHECK(table.match("POST", "/auth/register").route == RouteId::register_);
+  CHECK(table.match("GET", "/auth/me").route == RouteId::users_me);
 }
 
 TEST_CASE("path_matches: literal paths and one-segment parameters") {

@@ -23,12 +23,6 @@ Request patch_me(std::string authorization, std::string body) {
   return r;
 }
 
-std::string user_body(const authcore::User& u) {
-  const auto flag = [](bool b) { return b ? "true" : "false"; };
-  return std::string(R"({"id":")") + u.id + R"(","email":")" + u.email + R"(","is_active":)" + flag(u.is_active) +
-         R"(,"is_superuser":)" + flag(u.is_superuser) + R"(,"is_verified":)" + flag(u.is_verified) + "}";
-}
-
 }  // namespace
 
 TEST_CASE("GET users/me: 200 user through any backend") {
@@ -176,4 +170,184 @@ TEST_CASE("PATCH users/me: the store down -> 503") {
   const auto answer = f.send(patch_me(bearer, R"({"email":"new@example.com"})"));
   CHECK(answer.status == 503);
   CHECK(answer.body == R"({"detail":"Service Unavailable"})");
+}
+
+// ---- {users}/{id}: superusers only (api-contract.md §7) ----
+
+namespace {
+
+Request by_id(std::string method, const std::string& id, std::string authorization, std::string body = {}) {
+  Request r = json_request(std::move(method), "/users/" + id, std::move(body));
+  if (r.method != "PATCH") r.content_type.clear();
+  r.authorization = std::move(authorization);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("GET users/{id}: 200 for a superuser, the id in any form uuid.UUID takes") {
+  ApiFixture f;
+  const auto root = f.add_user("root@example.com", "correct horse", true, true, true);
+  const auto bob = f.add_user("bob@example.com");
+  std::string upper = bob.id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string bare = bob.id;
+  std::erase(bare, '-');
+  for (const std::string& id : {bob.id, upper, bare, "{" + bob.id + "}", "urn:uuid:" + bob.id}) {
+    CAPTURE(id);
+    const auto answer = f.send(by_id("GET", id, f.bearer_for(root)));
+    CHECK(answer.status == 200);
+    CHECK(answer.body == user_body(bob));
+  }
+}
+
+TEST_CASE("users/{id}: 401, then 403 for a non-superuser, then 404 for a bad or unknown id") {
+  ApiFixture f;
+  const auto root = f.add_user("root@example.com", "correct horse", true, true, true);
+  const auto off_root = f.add_user("offroot@example.com", "correct horse", false, true, true);
+  const auto bob = f.add_user("bob@example.com");
+  for (const char* method : {"GET", "PATCH", "DELETE"}) {
+    CAPTURE(method);
+    for (const std::string& authorization : {std::string(), std::string("Bearer nope"), f.bearer_for(off_root)}) {
+      const auto answer = f.send(by_id(method, "not-a-uuid", authorization, "{}"));
+      CHECK(answer.status == 401);
+      CHECK(answer.body == R"({"detail":"Unauthorized"})");
+    }
+    const auto forbidden = f.send(by_id(method, root.id, f.bearer_for(bob), "{}"));
+    CHECK(forbidden.status == 403);
+    CHECK(forbidden.body == R"({"detail":"Forbidden"})");
+    // "me" only reaches the {id} route with DELETE (GET/PATCH /me come first).
+    for (const std::string& id : {std::string("not-a-uuid"), std::string("123"), std::string("ME"),
+                                  bob.id + "0", authcore::new_uuid4(), std::string("%7B") + bob.id}) {
+      CAPTURE(id);
+      const auto missing = f.send(by_id(method, id, f.bearer_for(root), "{}"));
+      CHECK(missing.status == 404);
+      CHECK(missing.body == R"({"detail":"Not Found"})");
+    }
+  }
+  CHECK(f.store->writes == 0);
+  CHECK(f.events.empty());
+}
+
+TEST_CASE("DELETE users/me is the {id} route with id me: 403 for a user, 404 for a superuser") {
+  ApiFixture f;
+  const auto root = f.add_user("root@example.com", "correct horse", true, true, true);
+  const auto bob = f.add_user("bob@example.com");
+  CHECK(f.send(by_id("DELETE", "me", f.bearer_for(bob))).status == 403);
+  CHECK(f.send(by_id("DELETE", "me", f.bearer_for(root))).body == R"({"detail":"Not Found"})");
+  CHECK(f.send(by_id("DELETE", "me", "")).status == 401);
+}
+
+TEST_CASE("users/{id}: an unverified superuser is refused when verification is required") {
+  ApiFixture f([](config::Config& c) { c.users.requires_verification = true; });
+  const auto root = f.add_user("root@example.com", "correct horse", true, /*verified=*/false, true);
+  const auto bob = f.add_user("bob@example.com");
+  CHECK(f.send(by_id("GET", bob.id, f.bearer_for(root))).status == 403);
+}
+
+TEST_CASE("PATCH users/{id}: the §1 order: parse, superuser, id, fields, logic") {
+  ApiFixture f;
+  const auto root = f.add_user("root@example.com", "correct horse", true, true, true);
+  const auto bob = f.add_user("bob@example.com");
+  CHECK(f.send(by_id("PATCH", bob.id, "", "{oops")).status == 422);
+  CHECK(f.send(by_id("PATCH", bob.id, "", "{\"email\":\"\xFF\"}")).status == 400);
+  CHECK(f.send(by_id("PATCH", bob.id, "", R"({"is_active":"maybe"})")).status == 401);
+  CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(bob), R"({"is_active":"maybe"})")).status == 403);
+  CHECK(f.send(by_id("PATCH", "nope", f.bearer_for(root), R"({"is_active":"maybe"})")).status == 404);
+  CHECK(f.send(by_id("PATCH", "nope", f.bearer_for(root), "")).status == 404);
+  const auto fields = f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"is_active":"maybe","password":"x"})"));
+  CHECK(fields.status == 422);
+  CHECK(fields.body ==
+        R"({"detail":[{"type":"bool_parsing","loc":["body","is_active"],"msg":"Input should be a valid boolean, unable to interpret input","input":"maybe"}]})");
+  CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(root), "")).body ==
+        R"({"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]})");
+  CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(root), "[]")).body ==
+        R"({"detail":[{"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[]}]})");
+  CHECK(f.store->writes == 0);
+  CHECK(f.events.empty());
+}
+
+TEST_CASE("PATCH users/{id}: unsafe: all five keys applied; the target's cached session sees it") {
+  ApiFixture f;
+  const auto root = f.add_user("root@example.com", "correct horse", true, true, true);
+  auto bob = f.add_user("bob@example.com");
+  const std::string bob_bearer = f.bearer_for(bob);
+  CHECK(f.send(get_me(bob_bearer)).status == 200);  // cached
+
+  const auto answer = f.send(by_id("PATCH", bob.id, f.bearer_for(root),
+                                   R"({"password":"brand new pass","email":"Bobby@Example.COM","is_superuser":"yes","is_verified":true,"id":"x"})"));
+  CHECK(answer.status == 200);
+  bob.email = "Bobby@example.com";
+  bob.is_superuser = true;
+  bob.is_verified = true;  // applied after email, so it wins over the reset
+  CHECK(answer.body == user_body(bob));
+  CHECK(f.hasher->verify("brand new pass", f.stored(bob.id)->hashed_password) == authcore::PasswordCheck::ok);
+  CHECK(f.stored(bob.id)->is_verified);
+  REQUIRE(f.events.size() == 1);
+  CHECK(f.events[0].name == "after_update");
+  CHECK(f.events[0].user.id == bob.id);
+  CHECK(f.events[0].fields == std::vector<std::string>{"password", "email", "is_superuser", "is_verified"});
+  CHECK(f.send(get_me(bob_bearer)).body == user_body(bob));
+
+  // An email change alone resets is_verified; deactivating ends the target's sessions at once.
+  const auto moved = f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"email":"bob2@example.com","is_active":false})"));
+  CHECK(moved.status == 200);
+  bob.email = "bob2@example.com";
+  bob.is_verified = false;
+  bob.is_active = false;
+  CHECK(moved.body == user_body(bob));
+  CHECK(f.events.back().fields == std::vector<std::string>{"email", "is_active", "is_verified"});
+  CHECK(f.send(get_me(bob_bearer)).status == 401);
+}
+
+TEST_CASE("PATCH users/{id}: password policy against the target's email, then taken email") {
+  ApiFixture f;
+  const auto root = f.add_user("root@example.com", "correct horse", true, true, true);
+  const auto bob = f.add_user("bob@example.com");
+  CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"password":"my bob@example.com","email":"root@example.com"})")).body ==
+        R"({"detail":{"code":"UPDATE_USER_INVALID_PASSWORD","reason":"Password should not contain e-mail"}})");
+  CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"password":"my root@example.com"})")).status == 200);
+  const auto taken = f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"email":"ROOT@example.com","is_active":false})"));
+  CHECK(taken.status == 400);
+  CHECK(taken.body == R"({"detail":"UPDATE_USER_EMAIL_ALREADY_EXISTS"})");
+  CHECK(f.stored(bob.id)->is_active);
+  // Nulls are absent; {} is a no-op that still fires after_update.
+  const auto same = f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"email":null,"is_active":null,"is_superuser":null})"));
+  CHECK(same.status == 200);
+  CHECK(f.events.back().fields == std::vector<std::string>{});
+}
+
+TEST_CASE("DELETE users/{id}: before_delete, removal, after_delete, 204 empty; the user's tokens die") {
+  ApiFixture f;
+  const auto root = f.add_user("root@example.com", "correct horse", true, true, true);
+  const auto bob = f.add_user("bob@example.com");
+  const std::string bob_bearer = f.bearer_for(bob);
+  const std::string bob_db = "Bearer " + f.token_for(bob, kDbBackend);
+  CHECK(f.send(get_me(bob_bearer)).status == 200);  // cached
+  const auto answer = f.send(by_id("DELETE", bob.id, f.bearer_for(root)));
+  CHECK(answer.status == 204);
+  CHECK_FALSE(answer.has_body);
+  CHECK(answer.body.empty());
+  CHECK(answer.headers.empty());
+  CHECK_FALSE(f.stored(bob.id));
+  REQUIRE(f.events.size() == 2);
+  CHECK(f.events[0].name == "before_delete");
+  CHECK(f.events[1].name == "after_delete");
+  CHECK(f.events[1].user.id == bob.id);
+  CHECK(f.send(get_me(bob_bearer)).status == 401);
+  CHECK(f.send(get_me(bob_db)).status == 401);
+  CHECK(f.send(by_id("DELETE", bob.id, f.bearer_for(root))).status == 404);
+  CHECK(f.send(by_id("GET", bob.id, f.bearer_for(root))).status == 404);
+}
+
+TEST_CASE("users/{id}: the store down -> 503; routes.users off -> not matched") {
+  ApiFixture f;
+  const auto root = f.add_user("root@example.com", "correct horse", true, true, true);
+  const std::string bearer = f.bearer_for(root);
+  CHECK(f.send(get_me(bearer)).status == 200);  // cached: authentication still works
+  f.store->unavailable = true;
+  CHECK(f.send(by_id("GET", root.id, bearer)).body == R"({"detail":"Service Unavailable"})");
+
+  ApiFixture off([](config::Config& c) { c.routes.users = false; });
+  for (const char* method : {"GET", "PATCH", "DELETE"}) CHECK(off.send(by_id(method, root.id, "")).status == 0);
 }
