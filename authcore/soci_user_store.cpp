@@ -4,20 +4,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <cstdio>
-#include <ctime>
+#include <cstdint>
 #include <stdexcept>
 #include <utility>
 
 #include <soci/soci.h>
-#include <soci/sqlite3/soci-sqlite3.h>
-#include <sqlite3.h>
+
+#include "authcore/sql_dialect.hpp"
 
 namespace doorman::authcore {
 namespace {
-
-using config::DatabaseKind;
 
 // Booleans go through CAST so the same statements read and write SQLite's 0/1
 // and PostgreSQL's BOOLEAN.
@@ -38,54 +34,8 @@ struct UserRow {
   }
 };
 
-// `created_at` exactly as SQLAlchemy writes a naive UTC DateTime on SQLite:
-// fixed width, so text comparison orders it like time.
-std::string timestamp_text(std::chrono::system_clock::time_point tp) {
-  const auto micros = std::chrono::floor<std::chrono::microseconds>(tp);
-  const auto secs = std::chrono::floor<std::chrono::seconds>(micros);
-  const std::time_t t = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[96];  // room for any int values, so the compiler can prove no truncation
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>((micros - secs).count()));
-  return buf;
-}
-
-// SOCI splits its connection string on spaces: quote the path (SOCI has no
-// escape for a quote inside one, so such a path is refused at startup).
-std::string sqlite_connect_string(const std::string& path) {
-  if (path.find('"') != std::string::npos) throw std::runtime_error("the SQLite path must not contain '\"'");
-  return "db=\"" + path + "\" timeout=5";
-}
-
-bool contains_ignoring_case(std::string_view text, std::string_view word) {
-  return std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-         }) != text.end();
-}
-
-bool is_unique_violation(const soci::soci_error& e) {
-  if (const auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
-    // Primary code only: NOT NULL and foreign key failures share SQLITE_CONSTRAINT.
-    return (lite->result() & 0xff) == SQLITE_CONSTRAINT && contains_ignoring_case(e.what(), "unique");
-  }
-  // PostgreSQL's backend classifies its errors ("duplicate key value violates unique constraint").
-  return e.get_error_category() == soci::soci_error::constraint_violation && contains_ignoring_case(e.what(), "unique");
-}
-
-// Runs one store operation, mapping database failures to StoreError (the request
-// path takes no exceptions; callers decide what to log).
-template <class F>
-auto guarded(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const soci::soci_error& e) {
-    return is_unique_violation(e) ? StoreError::duplicate_email : StoreError::unavailable;
-  } catch (const std::exception&) {
-    return StoreError::unavailable;
-  }
-}
+// Whether a failed statement may simply be run again on a fresh connection.
+enum class Retry { no, once };
 
 // Every row of `SELECT <user columns> FROM "user" <tail>`, with an optional text parameter.
 std::vector<User> select_users(soci::session& sql, const std::string& tail, const std::string* param) {
@@ -118,34 +68,69 @@ std::optional<User> first(std::vector<User> users) {
 }  // namespace
 
 struct SociUserStore::Impl {
-  DatabaseKind kind;
+  std::unique_ptr<SqlDialect> dialect;
   soci::connection_pool pool;
+  // Reconnection after an outage: a session that sees its connection gone bumps
+  // lost_epoch, and every session whose slot_epoch is older reconnects before
+  // its next statement, so a restarted server is not rediscovered once per
+  // session by a failing request. A slot is touched only by its leaseholder.
+  std::vector<std::uint64_t> slot_epoch;
+  std::atomic<std::uint64_t> lost_epoch{0};
   // remove() deletes OAuth accounts explicitly only where the table exists: an
   // unmigrated fastapi-users database without OAuth has none.
   std::atomic<bool> has_oauth_table{false};
 
-  Impl(DatabaseKind k, std::size_t size) : kind(k), pool(size) {}
+  Impl(config::DatabaseKind kind, std::size_t size)
+      : dialect(SqlDialect::for_kind(kind)), pool(size), slot_epoch(size, 0) {}
 
-  bool exists(soci::session& sql, const std::string& type, const std::string& name) const {
-    int count = 0;
-    if (kind == DatabaseKind::sqlite) {
-      sql << "SELECT COUNT(*) FROM sqlite_master WHERE type = :t AND name = :n", soci::into(count), soci::use(type),
-          soci::use(name);
-    } else if (type == "table") {
-      sql << "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() "
-             "AND table_name = :n",
-          soci::into(count), soci::use(name);
-    } else {
-      sql << "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :n",
-          soci::into(count), soci::use(name);
+  // One pooled session for the length of one operation.
+  struct Lease {
+    Impl& impl;
+    std::size_t pos;
+    explicit Lease(Impl& i) : impl(i), pos(i.pool.lease()) {}
+    ~Lease() { impl.pool.give_back(pos); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    soci::session& session() { return impl.pool.at(pos); }
+
+    // Reconnects if the database was seen to go away since this session last connected.
+    void refresh() {
+      const std::uint64_t epoch = impl.lost_epoch.load();
+      if (impl.slot_epoch[pos] == epoch) return;
+      session().reconnect();
+      impl.slot_epoch[pos] = epoch;
     }
-    return count > 0;
-  }
 
-  // The column types that differ between the two dialects (SQLAlchemy's GUID and DateTime(timezone=True)).
-  std::string id_type() const { return kind == DatabaseKind::sqlite ? "CHAR(36)" : "UUID"; }
-  std::string timestamp_type() const {
-    return kind == DatabaseKind::sqlite ? "TIMESTAMP" : "TIMESTAMP WITH TIME ZONE";
+    // After a failed statement; true when the connection is gone.
+    bool note_failure() {
+      if (!impl.dialect->connection_lost(session())) return false;
+      ++impl.lost_epoch;
+      return true;
+    }
+  };
+
+  // Runs one store operation, mapping database failures to StoreError (the
+  // request path takes no exceptions; callers decide what to log). Reads retry
+  // once on a lost connection: a server restart then costs no failed read.
+  // Writes do not, as the lost statement may have committed.
+  template <class F>
+  auto run(Retry retry, F&& f) -> decltype(f(std::declval<soci::session&>())) {
+    Lease lease(*this);
+    for (int attempt = 0;; ++attempt) {
+      try {
+        lease.refresh();
+      } catch (const std::exception&) {
+        return StoreError::unavailable;  // still down; the next operation tries again
+      }
+      try {
+        return f(lease.session());
+      } catch (const soci::soci_error& e) {
+        if (dialect->is_unique_violation(e)) return StoreError::duplicate_email;
+        if (!lease.note_failure() || retry == Retry::no || attempt > 0) return StoreError::unavailable;
+      } catch (const std::exception&) {
+        return StoreError::unavailable;
+      }
+    }
   }
 };
 
@@ -153,20 +138,8 @@ SociUserStore::SociUserStore(const config::DatabaseConfig& db) {
   const auto pool_size = static_cast<std::size_t>(std::max(1, db.pool_size));
   impl_ = std::make_unique<Impl>(db.kind, pool_size);
   try {
-    for (std::size_t i = 0; i < pool_size; ++i) {
-      soci::session& sql = impl_->pool.at(i);
-      if (db.kind == DatabaseKind::sqlite) {
-        sql.open(soci::sqlite3, sqlite_connect_string(db.connection));
-        std::string mode;
-        sql << "PRAGMA journal_mode=WAL", soci::into(mode);
-        sql << "PRAGMA busy_timeout=5000";
-        sql << "PRAGMA foreign_keys=ON";
-      } else {
-        // By name: SOCI loads its PostgreSQL backend at run time, so this file needs no libpq headers.
-        sql.open("postgresql", db.connection);
-      }
-    }
-    impl_->has_oauth_table = impl_->exists(impl_->pool.at(0), "table", "oauth_account");
+    for (std::size_t i = 0; i < pool_size; ++i) impl_->dialect->open(impl_->pool.at(i), db.connection);
+    impl_->has_oauth_table = impl_->dialect->object_exists(impl_->pool.at(0), "table", "oauth_account");
   } catch (const soci::soci_error& e) {
     // The message, not the connection string: it may hold a password.
     throw std::runtime_error("cannot open the database: " + e.get_error_message());
@@ -177,7 +150,8 @@ SociUserStore::~SociUserStore() = default;
 
 MigrationReport SociUserStore::migrate() {
   MigrationReport report;
-  const std::string id_type = impl_->id_type();
+  const SqlDialect& dialect = *impl_->dialect;
+  const std::string id_type = dialect.id_type();
   struct Object {
     const char* type;
     const char* name;
@@ -214,7 +188,7 @@ MigrationReport SociUserStore::migrate() {
       {"table", "accesstoken",
        "CREATE TABLE IF NOT EXISTS accesstoken (\n"
        "  token VARCHAR(43) NOT NULL,\n"
-       "  created_at " + impl_->timestamp_type() + " NOT NULL,\n"
+       "  created_at " + std::string(dialect.timestamp_type()) + " NOT NULL,\n"
        "  user_id " + id_type + " NOT NULL,\n"
        "  PRIMARY KEY (token),\n"
        "  FOREIGN KEY(user_id) REFERENCES \"user\" (id) ON DELETE cascade\n)"},
@@ -222,11 +196,15 @@ MigrationReport SociUserStore::migrate() {
        "CREATE INDEX IF NOT EXISTS ix_accesstoken_created_at ON accesstoken (created_at)"},
   };
 
+  Impl::Lease lease(*impl_);
   try {
-    soci::session sql(impl_->pool);
+    lease.refresh();
+    soci::session& sql = lease.session();
+    // One transaction: PostgreSQL's DDL is transactional, so a failed migration
+    // leaves the schema as it found it (SQLite's too).
     soci::transaction tx(sql);
     for (const auto& object : objects) {
-      if (impl_->exists(sql, object.type, object.name)) continue;
+      if (dialect.object_exists(sql, object.type, object.name)) continue;
       sql << object.ddl;
       report.actions.push_back(std::string("created ") + object.type + " " + object.name);
     }
@@ -234,7 +212,7 @@ MigrationReport SociUserStore::migrate() {
     // The unique index on lower(email) is what decides concurrent registrations
     // of one address in two cases; an old database holding such pairs keeps only
     // the exact-string index, and the operator is told which rows clash.
-    if (!impl_->exists(sql, "index", "ix_user_email_lower")) {
+    if (!dialect.object_exists(sql, "index", "ix_user_email_lower")) {
       std::vector<std::string> clashing;
       std::string email;
       soci::statement st =
@@ -261,6 +239,7 @@ MigrationReport SociUserStore::migrate() {
     }
     tx.commit();
   } catch (const soci::soci_error& e) {
+    lease.note_failure();
     throw std::runtime_error("database migration failed: " + e.get_error_message());
   }
   impl_->has_oauth_table = true;
@@ -268,30 +247,27 @@ MigrationReport SociUserStore::migrate() {
 }
 
 Result<std::optional<User>, StoreError> SociUserStore::find_by_id(const std::string& id) {
-  return guarded([&]() -> Result<std::optional<User>, StoreError> {
-    soci::session sql(impl_->pool);
+  if (!impl_->dialect->can_hold_id(id)) return std::optional<User>();
+  return impl_->run(Retry::once, [&](soci::session& sql) -> Result<std::optional<User>, StoreError> {
     return first(select_users(sql, "WHERE id = :id", &id));
   });
 }
 
 Result<std::optional<User>, StoreError> SociUserStore::find_by_email(const std::string& email) {
-  return guarded([&]() -> Result<std::optional<User>, StoreError> {
-    soci::session sql(impl_->pool);
+  return impl_->run(Retry::once, [&](soci::session& sql) -> Result<std::optional<User>, StoreError> {
     // ORDER BY: an old database may hold case-variants of one address; pick one deterministically.
     return first(select_users(sql, "WHERE lower(email) = lower(:e) ORDER BY email", &email));
   });
 }
 
 Result<std::vector<User>, StoreError> SociUserStore::list_users() {
-  return guarded([&]() -> Result<std::vector<User>, StoreError> {
-    soci::session sql(impl_->pool);
+  return impl_->run(Retry::once, [&](soci::session& sql) -> Result<std::vector<User>, StoreError> {
     return select_users(sql, "ORDER BY email", nullptr);
   });
 }
 
 Result<User, StoreError> SociUserStore::create(const User& user) {
-  return guarded([&]() -> Result<User, StoreError> {
-    soci::session sql(impl_->pool);
+  return impl_->run(Retry::no, [&](soci::session& sql) -> Result<User, StoreError> {
     const int active = user.is_active, superuser = user.is_superuser, verified = user.is_verified;
     sql << "INSERT INTO \"user\" (id, email, hashed_password, is_active, is_superuser, is_verified) "
            "VALUES (:id, :email, :hash, CAST(:a AS BOOLEAN), CAST(:s AS BOOLEAN), CAST(:v AS BOOLEAN))",
@@ -302,8 +278,8 @@ Result<User, StoreError> SociUserStore::create(const User& user) {
 }
 
 Result<User, StoreError> SociUserStore::update(const User& user) {
-  return guarded([&]() -> Result<User, StoreError> {
-    soci::session sql(impl_->pool);
+  if (!impl_->dialect->can_hold_id(user.id)) return StoreError::not_found;
+  return impl_->run(Retry::no, [&](soci::session& sql) -> Result<User, StoreError> {
     const int active = user.is_active, superuser = user.is_superuser, verified = user.is_verified;
     soci::statement st =
         (sql.prepare << "UPDATE \"user\" SET email = :email, hashed_password = :hash, "
@@ -318,8 +294,8 @@ Result<User, StoreError> SociUserStore::update(const User& user) {
 }
 
 Result<bool, StoreError> SociUserStore::remove(const std::string& id) {
-  return guarded([&]() -> Result<bool, StoreError> {
-    soci::session sql(impl_->pool);
+  if (!impl_->dialect->can_hold_id(id)) return false;
+  return impl_->run(Retry::no, [&](soci::session& sql) -> Result<bool, StoreError> {
     soci::transaction tx(sql);
     // Explicit deletes: an old SQLite database may have been written without
     // foreign key enforcement, so ON DELETE CASCADE cannot be relied on.
@@ -335,9 +311,8 @@ Result<bool, StoreError> SociUserStore::remove(const std::string& id) {
 
 Result<bool, StoreError> SociUserStore::insert_access_token(const std::string& token, const std::string& user_id,
                                                             std::chrono::system_clock::time_point created_at) {
-  return guarded([&]() -> Result<bool, StoreError> {
-    soci::session sql(impl_->pool);
-    const std::string created = timestamp_text(created_at);
+  return impl_->run(Retry::no, [&](soci::session& sql) -> Result<bool, StoreError> {
+    const std::string created = impl_->dialect->timestamp_param(created_at);
     sql << "INSERT INTO accesstoken (token, created_at, user_id) VALUES (:t, :c, :u)", soci::use(token),
         soci::use(created), soci::use(user_id);
     return true;
@@ -346,11 +321,10 @@ Result<bool, StoreError> SociUserStore::insert_access_token(const std::string& t
 
 Result<std::optional<std::string>, StoreError> SociUserStore::find_access_token(
     const std::string& token, std::optional<std::chrono::system_clock::time_point> not_before) {
-  return guarded([&]() -> Result<std::optional<std::string>, StoreError> {
-    soci::session sql(impl_->pool);
+  return impl_->run(Retry::once, [&](soci::session& sql) -> Result<std::optional<std::string>, StoreError> {
     std::string user_id;
     if (not_before) {
-      const std::string limit = timestamp_text(*not_before);
+      const std::string limit = impl_->dialect->timestamp_param(*not_before);
       sql << "SELECT user_id FROM accesstoken WHERE token = :t AND created_at >= :c", soci::into(user_id),
           soci::use(token), soci::use(limit);
     } else {
@@ -362,8 +336,7 @@ Result<std::optional<std::string>, StoreError> SociUserStore::find_access_token(
 }
 
 Result<bool, StoreError> SociUserStore::delete_access_token(const std::string& token) {
-  return guarded([&]() -> Result<bool, StoreError> {
-    soci::session sql(impl_->pool);
+  return impl_->run(Retry::no, [&](soci::session& sql) -> Result<bool, StoreError> {
     soci::statement st = (sql.prepare << "DELETE FROM accesstoken WHERE token = :t", soci::use(token));
     st.execute(true);
     return st.get_affected_rows() > 0;
@@ -371,14 +344,12 @@ Result<bool, StoreError> SociUserStore::delete_access_token(const std::string& t
 }
 
 bool SociUserStore::ping() {
-  try {
-    soci::session sql(impl_->pool);
+  const auto answered = impl_->run(Retry::once, [](soci::session& sql) -> Result<bool, StoreError> {
     int one = 0;
     sql << "SELECT 1", soci::into(one);
     return one == 1;
-  } catch (const std::exception&) {
-    return false;
-  }
+  });
+  return answered.ok() && answered.value();
 }
 
 }  // namespace doorman::authcore

@@ -1,5 +1,7 @@
 // UserStore over SOCI: SQLite (WAL) and PostgreSQL, fastapi-users-db-sqlalchemy's
-// exact schema (DESIGN.md §7), a fixed pool of sessions.
+// exact schema (DESIGN.md §7), a fixed pool of sessions. A lost PostgreSQL
+// connection answers StoreError::unavailable and is reconnected on a later call,
+// so the pool recovers by itself when the server is back.
 #pragma once
 
 #include <memory>
