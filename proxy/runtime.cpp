@@ -21,7 +21,13 @@ std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
   runtime->authenticator = std::make_shared<authcore::Authenticator>(authcore::build_backends(*config, store),
                                                                      store, runtime->cache);
   runtime->hasher = std::make_shared<const authcore::PasswordHasher>();
-  runtime->auth_api = std::make_shared<routes::AuthApi>(config, runtime->authenticator, runtime->hasher);
+  routes::EventSink events;
+  if (config->hooks) {
+    runtime->hooks = std::make_shared<HookDispatcher>(*config->hooks);
+    events = runtime->hooks->make_event_sink();
+  }
+  runtime->auth_api =
+      std::make_shared<routes::AuthApi>(config, runtime->authenticator, runtime->hasher, std::move(events));
   runtime->access_policy = std::make_shared<const AccessPolicy>(config->access);
   runtime->header_policy = std::make_shared<const HeaderPolicy>(*config);
   return runtime;

@@ -10,6 +10,7 @@
 #include "authcore/user_store.hpp"
 #include "config/config.hpp"
 #include "proxy/access_policy.hpp"
+#include "proxy/hook_dispatcher.hpp"
 #include "proxy/identity_headers.hpp"
 #include "routes/auth_api.hpp"
 
@@ -24,6 +25,7 @@ struct Runtime {
   std::shared_ptr<routes::AuthApi> auth_api;
   std::shared_ptr<const AccessPolicy> access_policy;
   std::shared_ptr<const HeaderPolicy> header_policy;
+  std::shared_ptr<HookDispatcher> hooks;  // null when hooks are disabled
 };
 
 // Opens the database (creating the schema on first start) and builds every part.

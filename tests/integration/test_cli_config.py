@@ -156,9 +156,7 @@ class CliConfigTest(h.DoormanTestCase):
         cert = h.write_file(os.path.join(self.tmp, "cert.pem"), "not a real certificate\n")
         key = h.write_file(os.path.join(self.tmp, "key.pem"), "not a real key\n")
         cases = {
-            "hooks": good + ["hooks:", '  url: "http://127.0.0.1:1/x"', "  secret: %s" % SECRET],
             "server.tls": good[:3] + ["  tls: {cert_file: %s, key_file: %s}" % (cert, key)] + good[3:],
-            "postgresql": good[:6] + ['  url: "postgresql://u:p@127.0.0.1:5432/db"'] + good[7:],
         }
         for name, lines in cases.items():
             with self.subTest(case=name):

@@ -553,17 +553,45 @@ TEST_CASE("RS256/ES256 read PEM key files") {
                   "auth.backends[1].strategy.public_key_file", 10, "only for algorithm RS256 or ES256");
 }
 
+TEST_CASE("a hooks section loads") {
+  const LoadResult r = load(minimal("hooks: {url: \"http://127.0.0.1:8080/_doorman/events\", secret: s, timeout_ms: 500}\n"));
+  INFO(dump(r));
+  REQUIRE(r.ok());
+  REQUIRE(r.config->hooks);
+  CHECK(r.config->hooks->url == "http://127.0.0.1:8080/_doorman/events");
+  CHECK(r.config->hooks->secret == "s");
+  CHECK(r.config->hooks->timeout_ms == 500);
+  // No url: hooks stay disabled.
+  const LoadResult off = load(minimal("hooks: {secret: s}\n"));
+  INFO(dump(off));
+  REQUIRE(off.ok());
+  CHECK_FALSE(off.config->hooks);
+}
+
+TEST_CASE("a postgresql URL loads as a libpq connection string") {
+  // fastapi-users' async DATABASE_URL as is; the password percent-decoded and quoted for libpq.
+  const LoadResult r =
+      load(minimal("database: {url: \"postgresql+asyncpg://app:p%40ss%20w@db.internal:5433/users?ssl=require\", "
+                   "pool_size: 8}\n"));
+  INFO(dump(r));
+  REQUIRE(r.ok());
+  CHECK(r.config->database.kind == DatabaseKind::postgresql);
+  CHECK(r.config->database.connection ==
+        "host=db.internal port=5433 dbname=users user=app password='p@ss w' sslmode=require");
+  CHECK(r.config->database.pool_size == 8);
+  const LoadResult plain = load(minimal("database: {url: \"postgresql://u@127.0.0.1/app\"}\n"));
+  INFO(dump(plain));
+  REQUIRE(plain.ok());
+  CHECK(plain.config->database.connection == "host=127.0.0.1 dbname=app user=u");
+}
+
 TEST_CASE("features of later issues are refused, not ignored") {
   check_one_error(load(minimal("oauth:\n  providers: []\n")), "oauth", 7, "oauth is not supported yet");
-  check_one_error(load(minimal("hooks: {url: \"http://127.0.0.1:8080/ev\", secret: s}\n")), "hooks", 7,
-                  "hooks is not supported yet");
   check_one_error(load(minimal("upstream: {url: \"https://app:8443\"}\n")), "upstream.url", 7,
                   "not supported yet");
   const LoadResult redis = load(minimal("    - name: r\n      transport: {type: bearer}\n"
                                         "      strategy: {type: redis, url: \"redis://h:6379/1\", key_prefix: \"p:\"}\n"));
   check_one_error(redis, "auth.backends[1].strategy.type", 9, "strategy type redis is not supported yet");
-  check_one_error(load(minimal("database: {url: \"postgresql+asyncpg://u:p@db:5432/app\"}\n")), "database.url", 7,
-                  "postgresql database is not supported yet");
   TempDir dir;
   dir.write("cert.pem", "c");
   dir.write("key.pem", "k");

@@ -1,0 +1,81 @@
+// Body streaming between two sockets without buffering a whole body: what a Beast
+// buffer_body parser yields from one side is written to the other, either as is
+// (Content-Length or close-delimited) or re-framed as chunks. Also the session
+// deadline the worker's ticker enforces, since every relay step moves it.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace doorman::proxy {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+using Clock = std::chrono::steady_clock;
+
+// One deadline per session. Setting it is a store, not a timer operation: the
+// worker's ticker compares it with the clock a few times a second (worker.hpp).
+struct Deadline {
+  Clock::time_point at = Clock::time_point::max();
+  void after(Clock::duration d) { at = Clock::now() + d; }
+  void clear() { at = Clock::time_point::max(); }
+};
+
+// How a body goes out on the other side.
+enum class Framing {
+  none,            // no body
+  content_length,  // bytes as they come; the header says how many
+  chunked,         // re-chunked; trailers are not relayed
+  until_close,     // bytes as they come; the end is the connection's end
+};
+
+// A reusable copy buffer, allocated on first use (most requests have no body).
+class RelayBuffer {
+ public:
+  static constexpr std::size_t kSize = 32 * 1024;
+  char* data() {
+    if (!bytes_) bytes_ = std::make_unique<char[]>(kSize);
+    return bytes_.get();
+  }
+
+ private:
+  std::unique_ptr<char[]> bytes_;
+};
+
+struct RelayTimeouts {
+  Clock::duration read;
+  Clock::duration write;
+};
+
+struct RelayResult {
+  boost::system::error_code ec;
+  bool read_failed = false;   // ec came from the reading side
+  bool write_failed = false;  // ec came from the writing side
+  std::uint64_t bytes = 0;    // body bytes relayed
+};
+
+// Reads the rest of `parser`'s message from `from` and writes it to `to` framed as
+// `out`. `prefix` (e.g. the serialized header) goes out first: with the first body
+// piece when that is already buffered or `out` is content_length, else on its own so
+// a streaming peer is not kept waiting. A chunked output ends with the last chunk.
+template <bool isRequest>
+asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_body>& parser,
+                                        asio::ip::tcp::socket& from, boost::beast::flat_buffer& from_buffer,
+                                        asio::ip::tcp::socket& to, Framing out, std::string_view prefix,
+                                        RelayBuffer& buffer, Deadline& deadline, RelayTimeouts timeouts);
+
+// Writes all of `bytes` with a write deadline.
+asio::awaitable<boost::system::error_code> write_all(asio::ip::tcp::socket& to, std::string_view bytes,
+                                                     Deadline& deadline, Clock::duration timeout);
+
+}  // namespace doorman::proxy
