@@ -398,6 +398,36 @@ def run_wrk(port, token, connections, duration):
     return parse_wrk(r.stdout)
 
 
+def measure_login_storm(port, token, connections, duration, logins_in_flight=32):
+    """Proxied p99 at `connections` with and without `logins_in_flight` password
+    logins running at the same time (Argon2 on doorman's blocking pool): the
+    storm must not raise proxied p99 by more than 2x (a target, reported only)."""
+    quiet = run_wrk(port, token, connections, duration)
+    stop = threading.Event()
+    logins = [0]
+    form = urllib.parse.urlencode({"username": EMAIL, "password": PASSWORD})
+
+    def login_loop():
+        while not stop.is_set():
+            try:
+                status, _ = request(port, "POST", "/auth/bench/login", body=form,
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30)
+                if status == 200:
+                    logins[0] += 1
+            except OSError:
+                pass
+
+    workers = [threading.Thread(target=login_loop, daemon=True) for _ in range(logins_in_flight)]
+    for w in workers:
+        w.start()
+    time.sleep(0.5)  # let the storm build up before measuring
+    stormy = run_wrk(port, token, connections, duration)
+    stop.set()
+    for w in workers:
+        w.join(timeout=35)
+    return {"quiet": quiet, "storm": stormy, "logins_per_s": logins[0] / (duration + 0.5)}
+
+
 # ---------------------------------------------------------------- report
 
 def fmt_us(us):
@@ -432,7 +462,7 @@ def summarize(results):
     return summary
 
 
-def print_report(summary, memory):
+def print_report(summary, memory, storm=None):
     print()
     print(f"{'target':<15}{'req/s@32':>12}{'p50@32':>10}{'p99@32':>10}{'p50@1':>10}{'errors':>8}")
     for name, s in summary.items():
@@ -456,6 +486,13 @@ def print_report(summary, memory):
         print(f"doorman RSS during a {UPLOAD_BYTES // 1_000_000} MB streamed upload: peak "
               f"{memory['peak_kib'] / 1024:.1f} MiB (+{(memory['peak_kib'] - memory['idle_kib']) / 1024:.1f} MiB), "
               f"{memory['mb_per_s']:.0f} MB/s{'' if memory['ok'] else ' (upload FAILED)'}")
+    if storm:
+        q, st = storm["quiet"], storm["storm"]
+        ratio = (st["p99_us"] / q["p99_us"]) if q["p99_us"] and st["p99_us"] else None
+        print(f"login storm (32 concurrent logins, {storm['logins_per_s']:.1f} logins/s): proxied p99 "
+              f"{fmt_us(q['p99_us'])} quiet -> {fmt_us(st['p99_us'])} during the storm"
+              f"{'' if ratio is None else f' ({ratio:.2f}x; target <= 2x)'}, "
+              f"req/s {fmt_rps(q['rps'])} -> {fmt_rps(st['rps'])}")
 
 
 # ---------------------------------------------------------------- main
@@ -470,6 +507,7 @@ def main():
     parser.add_argument("--targets", default=",".join(ALL_TARGETS),
                         help=f"comma-separated subset of {','.join(ALL_TARGETS)}")
     parser.add_argument("--no-upload", action="store_true", help="skip the 100 MB upload RSS measurement")
+    parser.add_argument("--no-storm", action="store_true", help="skip the login storm measurement")
     parser.add_argument("--json", help="also write the summary as JSON to this file")
     args = parser.parse_args()
     if args.quick:
@@ -572,13 +610,17 @@ def main():
                     results[name][key].append(r)
                     log(f"round {rnd + 1} {name} -c{conns}: {fmt_rps(r['rps'])} req/s, p50 {fmt_us(r['p50_us'])}, "
                         f"p99 {fmt_us(r['p99_us'])}, errors {r['errors']}")
+        storm = None
+        if "doorman" in ports and not args.no_storm:
+            log("login storm: proxied load with and without 32 concurrent logins")
+            storm = measure_login_storm(ports["doorman"], tokens["doorman"], args.connections, args.duration)
         summary = summarize(results)
-        print_report(summary, memory)
+        print_report(summary, memory, storm)
         for name, why in failed.items():
             print(f"NOT MEASURED: {name}: {' '.join(why.split())[:300]}")
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"summary": summary, "memory": memory, "runs": results,
+                json.dump({"summary": summary, "memory": memory, "storm": storm, "runs": results,
                            "duration_s": args.duration, "rounds": args.rounds, "failed": failed}, f, indent=2)
         return 1 if failed else 0
     except StartError as e:
