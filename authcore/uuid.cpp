@@ -1,6 +1,7 @@
 // UUIDs: random v4 ids (libsodium CSPRNG) and parsing that accepts exactly
 // what Python's uuid.UUID(str) accepts, since fastapi-users parses ids with it.
 #include "authcore/uuid.hpp"
+#include "config/hex.hpp"
 
 #include <array>
 #include <cstdint>
@@ -9,6 +10,8 @@
 
 namespace doorman::authcore {
 namespace {
+
+using config::hex_value;
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
@@ -30,13 +33,6 @@ void remove_all(std::string& s, std::string_view what) {
   for (std::size_t hit; (hit = s.find(what, pos)) != std::string::npos; pos = hit + what.size()) out.append(s, pos, hit - pos);
   out.append(s, pos);
   s = std::move(out);
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // ASCII characters Python's str.isspace() accepts (int() strips them).

@@ -1,18 +1,12 @@
 // SQLAlchemy-style database URL parsing.
 #include "config/database_url.hpp"
+#include "config/hex.hpp"
 
 #include <array>
 
 namespace doorman::config {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool percent_decode(std::string_view in, std::string& out) {
   out.clear();

@@ -1,16 +1,12 @@
 // Request-target normalization (DESIGN.md §4): percent-decoding of unreserved
 // characters, refusal of encoded separators, slash merging and dot-segment removal.
 #include "proxy/path_normalizer.hpp"
+#include "config/hex.hpp"
 
 namespace doorman::proxy {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using config::hex_value;
 
 bool is_unreserved(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||

@@ -1,5 +1,6 @@
 // Form bodies (urlencoded and multipart); see form_body.hpp.
 #include "routes/form_body.hpp"
+#include "config/hex.hpp"
 
 #include <algorithm>
 
@@ -9,17 +10,12 @@ namespace doorman::routes {
 
 namespace {
 
+using config::hex_value;
+
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
   return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = ascii_lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
 }
 
 // Starlette decodes the raw field as latin-1 and then runs unquote_plus on

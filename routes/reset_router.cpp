@@ -21,16 +21,10 @@ HttpAnswer bad_token() { return detail_answer(400, "RESET_PASSWORD_BAD_TOKEN"); 
 }  // namespace
 
 HttpAnswer handle_forgot_password(const RouteContext& context, const ApiRequest& request) {
-  auto read = read_json_body(request.content_type, request.body);
-  if (auto* answer = std::get_if<HttpAnswer>(&read)) return std::move(*answer);
-  BodyFields fields = BodyFields::embedded(std::get<JsonBody>(read));
-  const auto email = fields.required_email("email");
-  if (!fields.ok()) return validation_answer(fields.errors());
-
-  auto found = context.store().find_by_email(*email);
-  if (!found) return reason_phrase_answer(503);
+  auto looked_up = find_user_by_body_email(context, request);
+  if (auto* answer = std::get_if<HttpAnswer>(&looked_up)) return std::move(*answer);
   // Verified or not; unknown and inactive users get the same answer, no token.
-  const std::optional<authcore::User>& user = found.value();
+  const auto& user = std::get<std::optional<authcore::User>>(looked_up);
   if (user && user->is_active)
     context.fire_with_token("forgot_password", *user, context.tokens->reset_token(*user, *context.hasher));
   return null_answer(202);

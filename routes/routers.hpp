@@ -3,7 +3,9 @@
 // users_router.cpp. AuthApi dispatches a matched RouteId here.
 #pragma once
 
+#include <optional>
 #include <string_view>
+#include <variant>
 
 #include "routes/answers.hpp"
 #include "routes/auth_api.hpp"
@@ -18,6 +20,11 @@ HttpAnswer handle_forgot_password(const RouteContext& context, const ApiRequest&
 HttpAnswer handle_reset_password(const RouteContext& context, const ApiRequest& request);
 HttpAnswer handle_request_verify_token(const RouteContext& context, const ApiRequest& request);
 HttpAnswer handle_verify(const RouteContext& context, const ApiRequest& request);
+// The shared first half of forgot-password and request-verify-token: the
+// `{"email"}` body read (422/400 answers) and the user with that email, if any
+// (503 when the store is down).
+std::variant<std::optional<authcore::User>, HttpAnswer> find_user_by_body_email(const RouteContext& context,
+                                                                                const ApiRequest& request);
 // GET and PATCH {users}/me.
 HttpAnswer handle_users_me(const RouteContext& context, const ApiRequest& request);
 // GET, PATCH and DELETE {users}/{id}; `id` is the raw path segment.

@@ -20,17 +20,11 @@ HttpAnswer bad_token() { return detail_answer(400, "VERIFY_USER_BAD_TOKEN"); }
 }  // namespace
 
 HttpAnswer handle_request_verify_token(const RouteContext& context, const ApiRequest& request) {
-  auto read = read_json_body(request.content_type, request.body);
-  if (auto* answer = std::get_if<HttpAnswer>(&read)) return std::move(*answer);
-  BodyFields fields = BodyFields::embedded(std::get<JsonBody>(read));
-  const auto email = fields.required_email("email");
-  if (!fields.ok()) return validation_answer(fields.errors());
-
-  auto found = context.store().find_by_email(*email);
-  if (!found) return reason_phrase_answer(503);
+  auto looked_up = find_user_by_body_email(context, request);
+  if (auto* answer = std::get_if<HttpAnswer>(&looked_up)) return std::move(*answer);
   // Unknown, inactive and already verified users all get the same answer, so
   // the route tells nobody which emails exist.
-  const std::optional<authcore::User>& user = found.value();
+  const auto& user = std::get<std::optional<authcore::User>>(looked_up);
   if (user && user->is_active && !user->is_verified)
     context.fire_with_token("request_verify", *user, context.tokens->verify_token(*user));
   return null_answer(202);
