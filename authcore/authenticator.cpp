@@ -1,5 +1,6 @@
 // Authenticator: fastapi-users' walk over the backends (first user wins), once
-// blocking and once as a non-blocking fast path for the proxy's workers.
+// blocking, once as a non-blocking fast path for the proxy's workers, and once
+// resumable (AuthWalk) for callers that do the I/O steps asynchronously.
 #include "authcore/authenticator.hpp"
 
 #include <utility>
@@ -75,6 +76,69 @@ AuthOutcome Authenticator::authenticate(const RequestCredentials& credentials) {
   });
 }
 
+AuthWalk Authenticator::begin_walk(const RequestCredentials& credentials) {
+  AuthWalk walk;
+  walk.credentials = credentials;
+  advance(walk);
+  return walk;
+}
+
+void Authenticator::advance(AuthWalk& walk) {
+  for (; walk.backend_index < backends_.size(); ++walk.backend_index) {
+    const Backend& backend = backends_[walk.backend_index];
+    const auto token = backend.transport->extract(walk.credentials);
+    if (!token) continue;
+    walk.token = *token;
+    if (!backend.strategy->reads_without_blocking()) {
+      walk.need = AuthWalk::Need::read_token;
+      return;
+    }
+    if (!take_user_id(walk, backend.strategy->read(*token))) return;
+  }
+  walk.need = AuthWalk::Need::decided;
+  walk.outcome = AuthOutcome{};
+  walk.outcome.status = walk.unavailable ? AuthStatus::unavailable : AuthStatus::no_user;
+}
+
+bool Authenticator::take_user_id(AuthWalk& walk, Result<std::optional<std::string>, StrategyError> user_id) {
+  if (!user_id) {
+    walk.unavailable = true;
+    return true;
+  }
+  if (!user_id.value()) return true;
+  if (auto cached = cache_->get(*user_id.value(), std::chrono::steady_clock::now())) {
+    decide(walk, std::move(cached));
+    return false;
+  }
+  walk.need = AuthWalk::Need::load_user;
+  walk.user_id = std::move(*user_id.value());
+  return false;
+}
+
+void Authenticator::decide(AuthWalk& walk, std::optional<User> user) {
+  walk.need = AuthWalk::Need::decided;
+  walk.outcome = AuthOutcome{AuthStatus::authenticated, std::move(user), std::string(walk.token),
+                             static_cast<int>(walk.backend_index)};
+}
+
+void Authenticator::resume_with_token(AuthWalk& walk, Result<std::optional<std::string>, StrategyError> user_id) {
+  if (walk.need != AuthWalk::Need::read_token) return;
+  if (!take_user_id(walk, std::move(user_id))) return;
+  ++walk.backend_index;
+  advance(walk);
+}
+
+void Authenticator::resume_with_user(AuthWalk& walk, Result<std::optional<User>, StoreError> user) {
+  if (walk.need != AuthWalk::Need::load_user) return;
+  if (user && user.value()) {
+    decide(walk, std::move(user.value()));
+    return;
+  }
+  if (!user) walk.unavailable = true;
+  ++walk.backend_index;
+  advance(walk);
+}
+
 Result<std::optional<User>, StoreError> Authenticator::load_user(const std::string& id) {
   if (auto cached = cache_->get(id, std::chrono::steady_clock::now())) return std::optional<User>(std::move(cached));
   auto found = store_->find_by_id(id);
@@ -82,6 +146,9 @@ Result<std::optional<User>, StoreError> Authenticator::load_user(const std::stri
   return found;
 }
 
-void Authenticator::invalidate(const std::string& id) { cache_->invalidate(id); }
+void Authenticator::invalidate(const std::string& id) {
+  cache_->invalidate(id);
+  if (publisher_) publisher_->publish(id);
+}
 
 }  // namespace doorman::authcore

@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "authcore/base64url.hpp"
 
@@ -32,10 +33,14 @@ struct EcdsaSigFree {
 struct DecoderFree {
   void operator()(OSSL_DECODER_CTX* p) const { OSSL_DECODER_CTX_free(p); }
 };
+struct MacCtxFree {
+  void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
+};
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
 using DecoderPtr = std::unique_ptr<OSSL_DECODER_CTX, DecoderFree>;
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxFree>;
 
 constexpr std::size_t es256_coordinate_bytes = 32;  // P-256: R and S are 32 bytes each in JWS
 
@@ -50,16 +55,41 @@ std::string_view algorithm_name(config::JwtAlgorithm algorithm) {
 
 const unsigned char* bytes_of(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
-std::string hmac_sha256(std::string_view secret, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  // A non-null key pointer even for an empty secret: HMAC() treats null as "reuse the last key".
-  static const unsigned char empty_key = 0;
-  const void* key = secret.empty() ? static_cast<const void*>(&empty_key) : secret.data();
-  if (HMAC(EVP_sha256(), key, static_cast<int>(secret.size()), bytes_of(data), data.size(), mac, &mac_len) == nullptr)
-    throw std::runtime_error("HMAC-SHA256 failed");
-  return {reinterpret_cast<const char*>(mac), mac_len};
-}
+// HMAC-SHA256 with the algorithm fetched and the key set once, at startup: the
+// one-shot HMAC() does both on every call (a provider lookup, key padding and two
+// digest setups), which cost more than hashing the token itself. Each call works on
+// a copy of the keyed context, so one instance serves every thread.
+class HmacSha256 {
+ public:
+  explicit HmacSha256(std::string_view secret) {
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    keyed_.reset(mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr);
+    EVP_MAC_free(mac);  // the context keeps its own reference
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    // A non-null key even for an empty secret: a null key means "keep the current one".
+    static const unsigned char empty_key = 0;
+    const unsigned char* key = secret.empty() ? &empty_key : bytes_of(secret);
+    if (!keyed_ || EVP_MAC_init(keyed_.get(), key, secret.size(), params) != 1) {
+      ERR_clear_error();
+      throw std::runtime_error("HMAC-SHA256 setup failed");
+    }
+  }
+
+  std::string mac(std::string_view data) const {
+    MacCtxPtr ctx(EVP_MAC_CTX_dup(keyed_.get()));
+    unsigned char out[EVP_MAX_MD_SIZE];
+    std::size_t len = 0;
+    if (!ctx || EVP_MAC_update(ctx.get(), bytes_of(data), data.size()) != 1 ||
+        EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1)
+      throw std::runtime_error("HMAC-SHA256 failed");
+    return {reinterpret_cast<const char*>(out), len};
+  }
+
+ private:
+  MacCtxPtr keyed_;
+};
 
 // Reads a PEM key (PKCS#8, traditional, SubjectPublicKeyInfo or PKCS#1) and
 // checks that it fits the algorithm. Throws: only called at startup.
@@ -207,7 +237,7 @@ JwtStatus check_claims(const nlohmann::json& claims, std::string_view audience,
 }  // namespace
 
 struct JwtKey::Impl {
-  std::string secret;   // HS256
+  std::optional<HmacSha256> hmac;  // HS256
   PkeyPtr signing_key;  // RS256/ES256 private key
   PkeyPtr verify_key;   // RS256/ES256 public key (or the private key when no public one was given)
 };
@@ -216,7 +246,7 @@ JwtKey::JwtKey(config::JwtAlgorithm algorithm, std::string secret, const std::st
                const std::string& public_key_pem)
     : algorithm_(algorithm), impl_(std::make_unique<Impl>()) {
   if (algorithm == config::JwtAlgorithm::HS256) {
-    impl_->secret = std::move(secret);
+    impl_->hmac.emplace(secret);
     return;
   }
   if (!private_key_pem.empty()) impl_->signing_key = load_pem_key(private_key_pem, algorithm, true);
@@ -239,7 +269,7 @@ std::string JwtKey::sign(const nlohmann::ordered_json& claims) const {
   std::string signature;
   switch (algorithm_) {
     case config::JwtAlgorithm::HS256:
-      signature = hmac_sha256(impl_->secret, signing_input);
+      signature = impl_->hmac->mac(signing_input);
       break;
     case config::JwtAlgorithm::RS256:
     case config::JwtAlgorithm::ES256:
@@ -278,7 +308,7 @@ Result<nlohmann::json, JwtStatus> JwtKey::verify(std::string_view token, std::st
   bool signature_ok = false;
   switch (algorithm_) {
     case config::JwtAlgorithm::HS256: {
-      const std::string expected = hmac_sha256(impl_->secret, signing_input);
+      const std::string expected = impl_->hmac->mac(signing_input);
       signature_ok = signature->size() == expected.size() &&
                      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) == 0;
       break;

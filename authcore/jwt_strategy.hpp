@@ -1,7 +1,9 @@
 // JwtStrategy: access tokens as fastapi-users' JWTStrategy signs them (`sub`,
-// `aud: ["fastapi-users:auth"]`, `exp`); stateless, so reads never block.
+// `aud: ["fastapi-users:auth"]`, `exp`); stateless, so reads never block. A token
+// read again on the same thread comes from the verified-token cache until `exp`.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 
 #include "authcore/jwt.hpp"
@@ -27,6 +29,9 @@ class JwtStrategy final : public Strategy {
  private:
   JwtKey key_;
   std::optional<int> lifetime_seconds_;
+  // This strategy's identity in the per-thread verified-token caches: a token
+  // verified with another key (another backend, or before a reload) is not a hit.
+  std::uint64_t cache_owner_;
 };
 
 }  // namespace doorman::authcore

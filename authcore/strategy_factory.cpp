@@ -7,6 +7,7 @@
 #include "authcore/cookie_transport.hpp"
 #include "authcore/database_strategy.hpp"
 #include "authcore/jwt_strategy.hpp"
+#include "authcore/redis_strategy.hpp"
 
 namespace doorman::authcore {
 namespace {
@@ -28,7 +29,7 @@ StrategyPtr make_strategy(const config::StrategyConfig& config, const UserStoreP
     case config::StrategyKind::database:
       return std::make_shared<DatabaseStrategy>(store, config.lifetime_seconds);
     case config::StrategyKind::redis:
-      throw std::runtime_error("redis strategy not supported yet");
+      return make_redis_strategy(config);
   }
   throw std::logic_error("unknown strategy type");
 }

@@ -56,6 +56,9 @@ struct UsersConfig {
   int reset_password_token_lifetime_seconds = 3600;
   int verification_token_lifetime_seconds = 3600;
   int cache_ttl_ms = 1000;
+  // Redis on which replicas announce user changes to each other's caches; absent:
+  // the first redis strategy's url, if any, else none (the cache TTL bounds staleness).
+  std::optional<std::string> invalidation_redis_url;
 };
 
 enum class TransportKind { bearer, cookie };

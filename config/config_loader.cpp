@@ -157,6 +157,10 @@ void load_users(MapCursor m, UsersConfig& u) {
   m.get_int("reset_password_token_lifetime_seconds", u.reset_password_token_lifetime_seconds, 1);
   m.get_int("verification_token_lifetime_seconds", u.verification_token_lifetime_seconds, 1);
   m.get_int("cache_ttl_ms", u.cache_ttl_ms, 0);
+  if (m.get_optional_string("invalidation_redis_url", u.invalidation_redis_url) && u.invalidation_redis_url &&
+      u.invalidation_redis_url->rfind("redis://", 0) != 0 && u.invalidation_redis_url->rfind("unix://", 0) != 0)
+    m.reader().error(m.child_path("invalidation_redis_url"), m.key_line("invalidation_redis_url"),
+                     "must be a redis:// or unix:// URL");
   m.finish();
 }
 

@@ -165,6 +165,8 @@ std::string render_effective_config(const Config& c) {
   kv(out, "reset_password_token_lifetime_seconds", c.users.reset_password_token_lifetime_seconds);
   kv(out, "verification_token_lifetime_seconds", c.users.verification_token_lifetime_seconds);
   kv(out, "cache_ttl_ms", c.users.cache_ttl_ms);
+  if (c.users.invalidation_redis_url)
+    kv(out, "invalidation_redis_url", mask_url_password(*c.users.invalidation_redis_url));
   out << YAML::EndMap;
 
   out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;

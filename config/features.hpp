@@ -8,7 +8,7 @@ namespace doorman::config::supported {
 inline constexpr bool oauth = false;           // top-level `oauth`
 inline constexpr bool hooks = true;            // top-level `hooks` (events, DESIGN §8)
 inline constexpr bool server_tls = false;      // `server.tls`
-inline constexpr bool redis_strategy = false;  // strategy `type: redis`
+inline constexpr bool redis_strategy = true;   // strategy `type: redis`
 inline constexpr bool postgresql = true;       // database.url postgresql://
 inline constexpr bool https_upstream = false;  // upstream.url https://
 

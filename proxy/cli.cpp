@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "authcore/email.hpp"
 #include "authcore/password.hpp"
@@ -12,6 +13,7 @@
 #include "authcore/user.hpp"
 #include "authcore/uuid.hpp"
 #include "config/config_loader.hpp"
+#include "proxy/invalidation_bus.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/server.hpp"
 
@@ -190,6 +192,8 @@ int cmd_users_set(const config::Config& config, const std::map<std::string, std:
     err << "doorman: the database is unavailable\n";
     return exit_runtime_error;
   }
+  // Running replicas drop their cached copy now, not after users.cache_ttl_ms (a failure is only logged).
+  if (auto endpoint = invalidation_endpoint(config)) InvalidationBus(std::move(*endpoint), nullptr).publish(user.id);
   out << authcore::user_json(updated.value()) << "\n";
   return exit_ok;
 }

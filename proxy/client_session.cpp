@@ -27,6 +27,7 @@
 #include "proxy/metrics.hpp"
 #include "proxy/path_normalizer.hpp"
 #include "proxy/relay.hpp"
+#include "proxy/request_authenticator.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/websocket_tunnel.hpp"
 #include "proxy/worker.hpp"
@@ -295,7 +296,12 @@ asio::awaitable<bool> ClientSession::wait_for_request(bool first) {
   parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
   parser_->body_limit(boost::none);
   record_ = RequestRecord{};
-  auto [ec, n] = co_await http::async_read_header(client_, buffer_, *parser_, nothrow);
+  // The header has usually arrived whole by now: take it without an event loop pass.
+  error_code ec;
+  if (!read_header_now(client_, buffer_, *parser_, ec)) {
+    auto [read_ec, n] = co_await http::async_read_header(client_, buffer_, *parser_, nothrow);
+    ec = read_ec;
+  }
   record_.start = Clock::now();
   record_.wall = std::chrono::system_clock::now();
   if (!ec) co_return true;
@@ -449,10 +455,8 @@ asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarge
   if (auto quick = runtime_.authenticator->try_authenticate_without_blocking(creds)) {
     auth_ = std::move(*quick);
   } else {
-    deadline_.clear();
-    auto& authenticator = *runtime_.authenticator;
-    auth_ = co_await run_blocking(worker_.blocking(),
-                                  [&authenticator, &creds] { return authenticator.authenticate(creds); });
+    deadline_.clear();  // Redis reads and the blocking pool bound their own waits
+    auth_ = co_await authenticate_request(worker_, creds);
   }
 
   const authcore::User* user = nullptr;
@@ -576,7 +580,7 @@ void ClientSession::build_upstream_request(const NormalizedTarget& target, const
   }
   if (host.empty()) append_header(out, "Host", settings_.upstream_host);
 
-  for (const auto& [name, value] : headers.identity_for(user)) append_header(out, name, value);
+  out.append(worker_.identity_headers().lines_for(headers, user));  // serialized once per user and worker
   append_header(out, "X-Forwarded-For", headers.forwarded_for(prior_forwarded_for, client_address_, trusted_proxy_));
   append_header(out, "X-Forwarded-Proto", trusted_proxy_ && !forwarded_proto.empty() ? forwarded_proto : "http");
   if (trusted_proxy_ && !forwarded_host.empty()) {
@@ -835,6 +839,9 @@ asio::awaitable<bool> ClientSession::write_answer(const authcore::HttpAnswer& an
     out.append("Content-Length: ");
     append_number(out, answer.body.size());
     out.append("\r\n");
+  } else if (answer.status >= 200 && answer.status != 204 && answer.status != 304) {
+    // A bodiless 307/302 still needs framing, or a keep-alive client waits for the close.
+    out.append("Content-Length: 0\r\n");
   }
   if (!keep_alive) {
     out.append("Connection: close\r\n");

@@ -74,8 +74,20 @@ asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_bod
                                         asio::ip::tcp::socket& to, Framing out, std::string_view prefix,
                                         RelayBuffer& buffer, Deadline& deadline, RelayTimeouts timeouts);
 
-// Writes all of `bytes` with a write deadline.
+// Writes all of `bytes` with a write deadline. What the socket takes at once is
+// sent directly: only a remainder goes through an asynchronous write.
 asio::awaitable<boost::system::error_code> write_all(asio::ip::tcp::socket& to, std::string_view bytes,
                                                      Deadline& deadline, Clock::duration timeout);
+
+// Completes a message header from what `buffer` holds and what `socket` has already
+// received, without waiting and without a trip through the scheduler (an Asio
+// operation that completes at once is still posted, and each post costs the worker
+// a pass through its event loop). True when it decided: the header is complete, or
+// `ec` is the parse error async_read_header would have given. False: more bytes
+// must be waited for (or the peer closed): call async_read_header, which picks up
+// where this left off.
+template <bool isRequest>
+bool read_header_now(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
+                     http::parser<isRequest, http::buffer_body>& parser, boost::system::error_code& ec);
 
 }  // namespace doorman::proxy

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
 #include "authcore/soci_user_store.hpp"
 
@@ -20,6 +21,12 @@ std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
   runtime->cache = std::make_shared<authcore::UserCache>(std::chrono::milliseconds(config->users.cache_ttl_ms));
   runtime->authenticator = std::make_shared<authcore::Authenticator>(authcore::build_backends(*config, store),
                                                                      store, runtime->cache);
+  // Replicas sharing the database tell each other which users changed (serve() starts the listening side);
+  // with the cache off every request reads the database, so there is nothing to tell.
+  if (auto endpoint = invalidation_endpoint(*config); endpoint && runtime->cache->enabled()) {
+    runtime->invalidation_bus = std::make_shared<InvalidationBus>(std::move(*endpoint), runtime->cache);
+    runtime->authenticator->set_invalidation_publisher(runtime->invalidation_bus);
+  }
   runtime->hasher = std::make_shared<const authcore::PasswordHasher>();
   routes::EventSink events;
   if (config->hooks) {

@@ -12,6 +12,7 @@
 #include "proxy/access_policy.hpp"
 #include "proxy/hook_dispatcher.hpp"
 #include "proxy/identity_headers.hpp"
+#include "proxy/invalidation_bus.hpp"
 #include "routes/auth_api.hpp"
 
 namespace doorman::proxy {
@@ -26,6 +27,7 @@ struct Runtime {
   std::shared_ptr<const AccessPolicy> access_policy;
   std::shared_ptr<const HeaderPolicy> header_policy;
   std::shared_ptr<HookDispatcher> hooks;  // null when hooks are disabled
+  std::shared_ptr<InvalidationBus> invalidation_bus;  // null without Redis: the cache TTL bounds staleness
 };
 
 // Opens the database (creating the schema on first start) and builds every part.

@@ -101,6 +101,8 @@ int serve(std::shared_ptr<Runtime> runtime) {
     for (auto& worker : workers) executors.push_back(worker->context().get_executor());
     runtime->hooks->start(std::move(executors));
   }
+  // Other replicas' changes reach this cache from here on (until it has subscribed, the TTL bounds them).
+  if (runtime->invalidation_bus) runtime->invalidation_bus->start();
   for (auto& worker : workers) worker->start();
   if (admin) admin->start();
   std::cerr << "doorman: listening on " << format_endpoint(listen) << " (" << count
@@ -117,6 +119,7 @@ int serve(std::shared_ptr<Runtime> runtime) {
   for (auto& worker : workers) worker->stop(kDrainBound);
   for (auto& worker : workers) worker->join();
   blocking.join();
+  if (runtime->invalidation_bus) runtime->invalidation_bus->stop();
   workers.clear();
   admin.reset();
   std::cerr << "doorman: stopped" << std::endl;

@@ -1,5 +1,5 @@
 // One worker: an io_context on its own thread with its own SO_REUSEPORT acceptor,
-// upstream pool and list of live sessions. A ticker enforces session deadlines
+// upstream pool, identity header cache and list of live sessions. A ticker enforces session deadlines
 // (one clock check per session a few times a second, instead of a timer per I/O)
 // and bounds the drain at shutdown.
 #pragma once
@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/identity_header_cache.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -74,6 +75,7 @@ class Worker {
   Runtime& runtime() { return *runtime_; }
   BlockingPool& blocking() { return blocking_; }
   UpstreamPool& upstream() { return upstream_; }
+  IdentityHeaderCache& identity_headers() { return identity_headers_; }
   const SessionSettings& settings() const { return settings_; }
   bool draining() const { return draining_; }
   void add_session(SessionBase& session) { sessions_.push_back(session); }
@@ -95,6 +97,7 @@ class Worker {
   SessionSettings settings_;
   asio::ip::tcp::acceptor acceptor_;
   UpstreamPool upstream_;
+  IdentityHeaderCache identity_headers_;
   asio::steady_timer ticker_;
   boost::intrusive::list<SessionBase, boost::intrusive::constant_time_size<false>> sessions_;
   bool draining_ = false;

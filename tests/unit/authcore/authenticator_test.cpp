@@ -11,6 +11,7 @@
 #include "authcore/fake_user_store.hpp"
 #include "authcore/fixture_tokens.hpp"
 #include "authcore/jwt_strategy.hpp"
+#include "authcore/redis_strategy.hpp"
 #include "authcore/soci_user_store.hpp"
 #include "authcore/store_test_support.hpp"
 
@@ -201,6 +202,86 @@ TEST_CASE("with the cache disabled every request is resolved on the blocking pat
   CHECK_FALSE(s.auth.try_authenticate_without_blocking(creds("Bearer jwt-alice")).has_value());
 }
 
+// Drives a resumable walk the way the proxy does, resolving each need synchronously.
+static AuthOutcome drive(Authenticator& auth, const RequestCredentials& credentials, int* io_steps = nullptr) {
+  AuthWalk walk = auth.begin_walk(credentials);
+  while (walk.need != AuthWalk::Need::decided) {
+    if (io_steps != nullptr) ++*io_steps;
+    if (walk.need == AuthWalk::Need::read_token) {
+      auth.resume_with_token(walk, auth.backends()[walk.backend_index].strategy->read(walk.token));
+    } else {
+      auth.resume_with_user(walk, auth.load_user(walk.user_id));
+    }
+  }
+  return walk.outcome;
+}
+
+TEST_CASE("the resumable walk decides as authenticate() does, stopping only for I/O") {
+  Setup s;
+  const std::pair<const char*, const char*> cases[] = {
+      {"Bearer jwt-alice", "fastapiusersauth=db-bob"}, {"", "fastapiusersauth=db-bob"},
+      {"Bearer nonsense", "fastapiusersauth=db-bob"},  {"Bearer jwt-ghost", "fastapiusersauth=db-bob"},
+      {"Bearer jwt-ghost", "fastapiusersauth=nothing"}, {"Bearer jwt-dave", ""},
+      {"", ""},
+  };
+  for (const auto& [authorization, cookie] : cases) {
+    CAPTURE(authorization);
+    CAPTURE(cookie);
+    const auto expected = s.auth.authenticate(creds(authorization, cookie));
+    s.auth.cache().clear();
+    const auto walked = drive(s.auth, creds(authorization, cookie));
+    CHECK(walked.status == expected.status);
+    CHECK(walked.backend_index == expected.backend_index);
+    CHECK(walked.token == expected.token);
+    CHECK(walked.user.has_value() == expected.user.has_value());
+    if (walked.user && expected.user) CHECK(walked.user->id == expected.user->id);
+  }
+
+  // A blocking strategy is never read by the walk itself: it stops and names the backend and token.
+  s.auth.cache().clear();
+  const int reads = s.db->reads;
+  AuthWalk walk = s.auth.begin_walk(creds("Bearer nonsense", "fastapiusersauth=db-bob"));
+  CHECK(walk.need == AuthWalk::Need::read_token);
+  CHECK(walk.backend_index == 1);
+  CHECK(walk.token == "db-bob");
+  CHECK(s.db->reads == reads);
+  // Its answer naming a user that is not cached: the walk asks for the load.
+  s.auth.resume_with_token(walk, std::optional<std::string>(kBob));
+  CHECK(walk.need == AuthWalk::Need::load_user);
+  CHECK(walk.user_id == kBob);
+  s.auth.resume_with_user(walk, std::optional<User>(make_user(kBob, "bob@example.com")));
+  REQUIRE(walk.need == AuthWalk::Need::decided);
+  CHECK(walk.outcome.status == AuthStatus::authenticated);
+  CHECK(walk.outcome.token == "db-bob");
+
+  // A cached user costs no I/O step at all.
+  int steps = 0;
+  REQUIRE(s.auth.authenticate(creds("Bearer jwt-alice")).status == AuthStatus::authenticated);
+  CHECK(drive(s.auth, creds("Bearer jwt-alice"), &steps).status == AuthStatus::authenticated);
+  CHECK(steps == 0);
+}
+
+TEST_CASE("the resumable walk: a store that is down is unavailable unless a later backend decides") {
+  Setup s;
+  AuthWalk walk = s.auth.begin_walk(creds("", "fastapiusersauth=db-bob"));
+  REQUIRE(walk.need == AuthWalk::Need::read_token);
+  s.auth.resume_with_token(walk, StrategyError::unavailable);
+  REQUIRE(walk.need == AuthWalk::Need::decided);
+  CHECK(walk.outcome.status == AuthStatus::unavailable);
+
+  // Backend 0's user load fails; backend 1 still yields Bob.
+  walk = s.auth.begin_walk(creds("Bearer jwt-alice", "fastapiusersauth=db-bob"));
+  REQUIRE(walk.need == AuthWalk::Need::load_user);
+  s.auth.resume_with_user(walk, StoreError::unavailable);
+  REQUIRE(walk.need == AuthWalk::Need::read_token);
+  s.auth.resume_with_token(walk, std::optional<std::string>(kBob));
+  REQUIRE(walk.need == AuthWalk::Need::load_user);
+  s.auth.resume_with_user(walk, std::optional<User>(make_user(kBob, "bob@example.com")));
+  REQUIRE(walk.need == AuthWalk::Need::decided);
+  CHECK(walk.outcome.status == AuthStatus::authenticated);
+  CHECK(walk.outcome.backend_index == 1);
+}
+
 TEST_CASE("build_backends: one transport and strategy per configured backend") {
   doorman::config::Config config;
   doorman::config::BackendConfig jwt;
@@ -223,9 +304,15 @@ TEST_CASE("build_backends: one transport and strategy per configured backend") {
   CHECK(backends[1].transport->cookie_name() == std::optional<std::string>("sid"));
   CHECK(dynamic_cast<DatabaseStrategy*>(backends[1].strategy.get()) != nullptr);
 
+  // A redis strategy connects lazily: building it needs no server, only a URL it understands.
   config.auth.backends[1].strategy.type = doorman::config::StrategyKind::redis;
-  CHECK_THROWS_WITH_AS(build_backends(config, std::make_shared<FakeUserStore>()), "redis strategy not supported yet",
-                       std::runtime_error);
+  config.auth.backends[1].strategy.redis_url = "redis://127.0.0.1:1/2";
+  const auto with_redis = build_backends(config, std::make_shared<FakeUserStore>());
+  const auto* redis = dynamic_cast<RedisStrategy*>(with_redis[1].strategy.get());
+  REQUIRE(redis != nullptr);
+  CHECK(redis->endpoint().db == 2);
+  config.auth.backends[1].strategy.redis_url = "rediss://127.0.0.1:6380/0";
+  CHECK_THROWS_AS(build_backends(config, std::make_shared<FakeUserStore>()), std::runtime_error);
 }
 
 TEST_CASE("the fastapi-users 14 app's tokens authenticate against its database") {

@@ -2,6 +2,8 @@
 // answers "no user" (never an error) for every bad token.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "authcore/base64url.hpp"
 #include "authcore/fixture_tokens.hpp"
 #include "authcore/jwt_strategy.hpp"
@@ -100,4 +102,34 @@ TEST_CASE("sub must be a UUID string; it comes back canonical") {
   CHECK(read_id(strategy, token_with(kAliceId, "fastapi-users:verify")) == std::nullopt);
   CHECK(read_id(strategy, "garbage") == std::nullopt);
   CHECK(read_id(strategy, "") == std::nullopt);
+}
+
+TEST_CASE("a token read again comes from the verified-token cache, but never past exp nor for other bytes") {
+  const auto secret = doorman::test::fixture_tokens()["secret"].get<std::string>();
+  const JwtKey key(doorman::config::JwtAlgorithm::HS256, secret, "", "");
+  JwtStrategy strategy(jwt_config());
+  const auto now_seconds = [] {
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  };
+  nlohmann::ordered_json claims;
+  claims["sub"] = kAliceId;
+  claims["aud"] = nlohmann::ordered_json::array({"fastapi-users:auth"});
+  const auto exp = now_seconds() + 2;  // reads below take far less than the 1 s margin
+  claims["exp"] = exp;
+  const auto token = key.sign(claims);
+  CHECK(read_id(strategy, token) == kAliceId);
+  CHECK(read_id(strategy, token) == kAliceId);  // cached
+
+  // A forged signature next to a cached token is still checked.
+  std::string forged = token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  CHECK(read_id(strategy, forged) == std::nullopt);
+  CHECK(read_id(strategy, token + "x") == std::nullopt);
+
+  // Another key never sees this strategy's entries.
+  JwtStrategy other(jwt_config(3600, "another-secret"));
+  CHECK(read_id(other, token) == std::nullopt);
+
+  while (now_seconds() < exp) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(read_id(strategy, token) == std::nullopt);
 }

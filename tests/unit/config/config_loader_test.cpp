@@ -585,13 +585,31 @@ TEST_CASE("a postgresql URL loads as a libpq connection string") {
   CHECK(plain.config->database.connection == "host=127.0.0.1 dbname=app user=u");
 }
 
+TEST_CASE("a redis strategy loads with its url, key prefix and lifetime") {
+  const LoadResult r = load(minimal("    - name: r\n      transport: {type: bearer}\n"
+                                    "      strategy: {type: redis, url: \"redis://h:6379/1\", key_prefix: \"p:\", "
+                                    "lifetime_seconds: 120}\n"));
+  INFO(dump(r));
+  REQUIRE(r.ok());
+  REQUIRE(r.config->auth.backends.size() == 2);
+  const auto& strategy = r.config->auth.backends[1].strategy;
+  CHECK(strategy.type == StrategyKind::redis);
+  CHECK(strategy.redis_url == "redis://h:6379/1");
+  CHECK(strategy.key_prefix == "p:");
+  CHECK(strategy.lifetime_seconds == std::optional<int>(120));
+  // Defaults: fastapi-users' key prefix, no expiry.
+  const LoadResult d = load(minimal("    - name: r\n      transport: {type: bearer}\n      strategy: {type: redis}\n"));
+  INFO(dump(d));
+  REQUIRE(d.ok());
+  CHECK(d.config->auth.backends[1].strategy.key_prefix == "fastapi_users_token:");
+  CHECK(d.config->auth.backends[1].strategy.redis_url == "redis://127.0.0.1:6379/0");
+  CHECK_FALSE(d.config->auth.backends[1].strategy.lifetime_seconds.has_value());
+}
+
 TEST_CASE("features of later issues are refused, not ignored") {
   check_one_error(load(minimal("oauth:\n  providers: []\n")), "oauth", 7, "oauth is not supported yet");
   check_one_error(load(minimal("upstream: {url: \"https://app:8443\"}\n")), "upstream.url", 7,
                   "not supported yet");
-  const LoadResult redis = load(minimal("    - name: r\n      transport: {type: bearer}\n"
-                                        "      strategy: {type: redis, url: \"redis://h:6379/1\", key_prefix: \"p:\"}\n"));
-  check_one_error(redis, "auth.backends[1].strategy.type", 9, "strategy type redis is not supported yet");
   TempDir dir;
   dir.write("cert.pem", "c");
   dir.write("key.pem", "k");
@@ -617,6 +635,22 @@ TEST_CASE("features of later issues are refused, not ignored") {
   CHECK(has_error(oauth, "oauth.providers[2].client_secret", 12, "client_secret is required"));
   CHECK(has_error(oauth, "oauth.providers[2].issuer", 12, "only for kind oidc"));
   CHECK(has_error(oauth, "oauth.csrf_cookie.colour", 13, "unknown key"));
+}
+
+TEST_CASE("users.invalidation_redis_url is optional and must be a Redis URL") {
+  const LoadResult none = load(minimal());
+  REQUIRE(none.ok());
+  CHECK_FALSE(none.config->users.invalidation_redis_url);
+  const LoadResult set = load(minimal("users: {invalidation_redis_url: \"redis://:pw@cache:6380/2\"}\n"));
+  INFO(dump(set));
+  REQUIRE(set.ok());
+  CHECK(set.config->users.invalidation_redis_url == std::optional<std::string>("redis://:pw@cache:6380/2"));
+  // Empty (an unset ${VAR:-}) means absent, as for other optional URLs.
+  const LoadResult empty = load(minimal("users: {invalidation_redis_url: \"\"}\n"));
+  REQUIRE(empty.ok());
+  CHECK_FALSE(empty.config->users.invalidation_redis_url);
+  check_one_error(load(minimal("users: {invalidation_redis_url: \"http://cache:6379\"}\n")),
+                  "users.invalidation_redis_url", 7, "redis://");
 }
 
 TEST_CASE("load_config_file reports unreadable files and resolves against the file's directory") {

@@ -1,0 +1,125 @@
+// InvalidationBus against a real redis-server: one bus's publish drops the user
+// from another bus's cache; "*" clears it; with Redis down a change does not
+// wait long, the other bus clears its cache when it subscribes again, and the
+// publisher goes back to publishing directly; the endpoint is chosen from config.
+#include "proxy/invalidation_bus.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "authcore/redis_server.hpp"
+
+namespace doorman::proxy {
+namespace {
+
+using namespace std::chrono_literals;
+using authcore::User;
+using authcore::UserCache;
+
+User user(const std::string& id) {
+  User u;
+  u.id = id;
+  u.email = id + "@example.com";
+  return u;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 5000ms) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
+authcore::RedisEndpoint endpoint_of(const test::RedisServer& redis) {
+  return authcore::parse_redis_url(redis.url()).value();
+}
+
+bool cached(const UserCache& cache, const std::string& id) {
+  return cache.get(id, std::chrono::steady_clock::now()).has_value();
+}
+
+}  // namespace
+
+TEST_CASE("a publish on one replica drops the user from another replica's cache") {
+  test::RedisServer redis;
+  auto cache_a = std::make_shared<UserCache>(60s);
+  auto cache_b = std::make_shared<UserCache>(60s);
+  InvalidationBus a(endpoint_of(redis), cache_a);
+  InvalidationBus b(endpoint_of(redis), cache_b);
+  a.start();
+  b.start();
+  REQUIRE(eventually([&] { return a.subscriptions() == 1 && b.subscriptions() == 1; }));
+
+  const auto now = std::chrono::steady_clock::now();
+  cache_b->put(user("u1"), now);
+  cache_b->put(user("u2"), now);
+  a.publish("u1");
+  CHECK(eventually([&] { return !cached(*cache_b, "u1"); }));
+  CHECK(cached(*cache_b, "u2"));  // only the announced user
+
+  b.publish(kInvalidateEveryone);
+  CHECK(eventually([&] { return !cached(*cache_b, "u2"); }));
+  a.stop();
+  b.stop();
+  b.stop();  // idempotent
+}
+
+TEST_CASE("Redis down: changes never wait long; missed ones are delivered or the cache is cleared") {
+  test::RedisServer redis;
+  auto cache_a = std::make_shared<UserCache>(60s);
+  auto cache_b = std::make_shared<UserCache>(60s);
+  InvalidationBus a(endpoint_of(redis), cache_a);
+  InvalidationBus b(endpoint_of(redis), cache_b);
+  a.start();
+  b.start();
+  REQUIRE(eventually([&] { return a.subscriptions() == 1 && b.subscriptions() == 1; }));
+  a.publish("warm");  // a's publishing connection now exists, and dies with Redis
+
+  redis.stop();
+  const auto before = std::chrono::steady_clock::now();
+  a.publish("u1");
+  a.publish("u2");
+  CHECK(std::chrono::steady_clock::now() - before < 2s);
+
+  // b cannot subscribe while Redis is down; it caches users meanwhile.
+  cache_b->put(user("u1"), std::chrono::steady_clock::now());
+  cache_b->put(user("other"), std::chrono::steady_clock::now());
+  redis.start();
+  // Subscribing again clears b's cache, and a's queue reaches b afterwards or is covered by that clear.
+  CHECK(eventually([&] { return b.subscriptions() == 2; }));
+  CHECK_FALSE(cached(*cache_b, "u1"));
+  CHECK_FALSE(cached(*cache_b, "other"));
+
+  // Once a has drained its queue it publishes directly again.
+  cache_b->put(user("u3"), std::chrono::steady_clock::now());
+  REQUIRE(eventually([&] {
+    a.publish("u3");
+    return !cached(*cache_b, "u3");
+  }));
+}
+
+TEST_CASE("the endpoint: users.invalidation_redis_url, else the first redis strategy, else none") {
+  config::Config config;
+  CHECK_FALSE(invalidation_endpoint(config));
+  config::BackendConfig redis_backend;
+  redis_backend.strategy.type = config::StrategyKind::redis;
+  redis_backend.strategy.redis_url = "redis://strategy:6379/1";
+  config.auth.backends.push_back(redis_backend);
+  REQUIRE(invalidation_endpoint(config));
+  CHECK(invalidation_endpoint(config)->host == "strategy");
+  config.users.invalidation_redis_url = "redis://:pw@bus:6380";
+  REQUIRE(invalidation_endpoint(config));
+  CHECK(invalidation_endpoint(config)->host == "bus");
+  CHECK(invalidation_endpoint(config)->port == 6380);
+  CHECK(invalidation_endpoint(config)->password == "pw");
+  config.users.invalidation_redis_url = "redis://bus:notaport";
+  CHECK_THROWS_AS(invalidation_endpoint(config), std::runtime_error);
+}
+
+}  // namespace doorman::proxy
