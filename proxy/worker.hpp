@@ -1,7 +1,7 @@
 // One worker: an io_context on its own thread with its own SO_REUSEPORT acceptor,
-// upstream pool, identity header cache and list of live sessions. A ticker enforces session deadlines
-// (one clock check per session a few times a second, instead of a timer per I/O)
-// and bounds the drain at shutdown.
+// upstream pool, identity header cache and list of live sessions. A ticker
+// enforces session deadlines (one clock check per session a few times a second,
+// instead of a timer per I/O) and bounds the drain at shutdown.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
