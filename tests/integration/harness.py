@@ -22,6 +22,7 @@ import atexit
 import base64
 import copy
 import hashlib
+import http.server
 import json
 import os
 import shutil
@@ -840,3 +841,106 @@ def uuid_like(s):
 
 def main():
     unittest.main(verbosity=2)
+
+
+# --------------------------------------------------------------------------
+# webhook receiver (doorman's events)
+
+
+class HookReceiver:
+    """An HTTP/1.1 webhook receiver in a thread that records every POST.
+    `push()` scripts what to do with the next requests ("ok", "500", "hang");
+    once the script is empty every request gets 200."""
+
+    def __init__(self, path="/_doorman/events"):
+        self.path = path
+        self.lock = threading.Lock()
+        # dicts: path, headers (lower-case names), body (bytes), doc (parsed or None), status
+        self.events = []
+        self.script = []
+        self.release = threading.Event()  # set at close: hung handlers return
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    doc = json.loads(body)
+                except ValueError:
+                    doc = None
+                with receiver.lock:
+                    action = receiver.script.pop(0) if receiver.script else "ok"
+                    record = {"path": self.path, "body": body, "doc": doc, "status": None,
+                              "headers": {k.lower(): v for k, v in self.headers.items()}}
+                    receiver.events.append(record)
+                if action == "hang":
+                    receiver.release.wait(10)
+                    self.close_connection = True
+                    return
+                status = 500 if action == "500" else 200
+                with receiver.lock:
+                    record["status"] = status
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self):
+        return "http://127.0.0.1:%d%s" % (self.port, self.path)
+
+    def push(self, *actions):
+        with self.lock:
+            self.script.extend(actions)
+
+    def snapshot(self):
+        with self.lock:
+            return [dict(e) for e in self.events]
+
+    def for_user(self, email, answered=None):
+        """Requests about the user with `email`, oldest first (optionally only those answered `answered`)."""
+        return [e for e in self.snapshot() if e["doc"] and e["doc"].get("user", {}).get("email") == email
+                and (answered is None or e["status"] == answered)]
+
+    def wait_for(self, email, name, answered=200, count=1, timeout=10.0):
+        """Waits for `count` events `name` about the user with `email`."""
+        return self._wait(lambda: [e for e in self.for_user(email, answered) if e["doc"]["event"] == name],
+                          count, timeout, "%s event for %s" % (name, email))
+
+    def about(self, user_id, name=None):
+        """Events about the user `user_id` (optionally only those named `name`), oldest first."""
+        return [e for e in self.snapshot() if e["doc"] and e["doc"].get("user", {}).get("id") == user_id
+                and (name is None or e["doc"].get("event") == name)]
+
+    def wait(self, user_id, name, count=1, timeout=10.0):
+        """Waits for `count` events `name` about the user `user_id`."""
+        return self._wait(lambda: self.about(user_id, name), count, timeout, "%s event for %s" % (name, user_id))
+
+    def all_tokens(self):
+        return [e["doc"].get("token") for e in self.snapshot() if e["doc"] and "token" in e["doc"]]
+
+    def _wait(self, find, count, timeout, what):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            found = find()
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError("no %s within %.0f s; received: %r"
+                             % (what, timeout, [e["doc"] or e["body"] for e in self.snapshot()]))
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()

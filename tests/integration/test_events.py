@@ -12,12 +12,9 @@ timeout triggers a retry).
 
 import hashlib
 import hmac
-import http.server
 import json
 import os
-import threading
 import time
-import unittest
 
 import harness as h
 
@@ -26,88 +23,7 @@ HOOK_PATH = "/_doorman/events"
 PASSWORD = "correct-horse-1"
 
 
-class Receiver:
-    """An HTTP/1.1 webhook receiver in a thread. `script` holds what to do with the
-    next requests ("ok", "500", "hang"); once it is empty every request gets 200."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.events = []  # dicts: path, headers (lower-case names), body (bytes), status
-        self.script = []
-        self.release = threading.Event()  # set at close: hung handlers return
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                with receiver.lock:
-                    action = receiver.script.pop(0) if receiver.script else "ok"
-                    record = {"path": self.path, "body": body, "status": None,
-                              "headers": {k.lower(): v for k, v in self.headers.items()}}
-                    receiver.events.append(record)
-                if action == "hang":
-                    receiver.release.wait(10)
-                    self.close_connection = True
-                    return
-                status = 500 if action == "500" else 200
-                with receiver.lock:
-                    record["status"] = status
-                payload = b"{}"
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self):
-        return "http://127.0.0.1:%d%s" % (self.port, HOOK_PATH)
-
-    def push(self, *actions):
-        with self.lock:
-            self.script.extend(actions)
-
-    def snapshot(self):
-        with self.lock:
-            return [dict(e) for e in self.events]
-
-    def for_user(self, email, answered=None):
-        """Requests whose body is about `email`, oldest first (optionally only those answered `answered`)."""
-        out = []
-        for e in self.snapshot():
-            try:
-                doc = json.loads(e["body"])
-            except ValueError:
-                continue
-            if doc.get("user", {}).get("email") == email and (answered is None or e["status"] == answered):
-                out.append(e)
-        return out
-
-    def wait_for(self, email, name, answered=200, count=1, timeout=10.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            found = [e for e in self.for_user(email, answered) if json.loads(e["body"])["event"] == name]
-            if len(found) >= count:
-                return found
-            time.sleep(0.02)
-        raise AssertionError("no %s event for %s within %.0f s; received: %r"
-                             % (name, email, timeout, self.snapshot()))
-
-    def close(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+Receiver = h.HookReceiver
 
 
 _counter = [0]

@@ -29,12 +29,9 @@ Covers:
 
 import hashlib
 import hmac
-import http.server
-import json
 import os
 import sqlite3
 import threading
-import time
 import uuid
 
 from argon2 import PasswordHasher
@@ -55,61 +52,7 @@ SHORT_PW = (b'{"detail":{"code":"UPDATE_USER_INVALID_PASSWORD",'
 PRIME = 6  # fresh connections per check: enough to reach every worker
 
 
-class Receiver:
-    """Records every POST to the hook URL and answers 200."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.events = []  # dicts: headers (lower-case names), body (bytes), doc
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    doc = json.loads(body)
-                except ValueError:
-                    doc = None
-                with receiver.lock:
-                    receiver.events.append({"body": body, "doc": doc,
-                                            "headers": {k.lower(): v for k, v in self.headers.items()}})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self):
-        return "http://127.0.0.1:%d%s" % (self.port, HOOK_PATH)
-
-    def about(self, user_id, name=None):
-        with self.lock:
-            events = list(self.events)
-        return [e for e in events if e["doc"] and e["doc"].get("user", {}).get("id") == user_id
-                and (name is None or e["doc"].get("event") == name)]
-
-    def wait(self, user_id, name, count=1, timeout=10.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            found = self.about(user_id, name)
-            if len(found) >= count:
-                return found
-            time.sleep(0.02)
-        with self.lock:
-            seen = [e["doc"] for e in self.events]
-        raise AssertionError("no %s event for %s within %.0f s; received: %r" % (name, user_id, timeout, seen))
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+Receiver = h.HookReceiver
 
 
 _counter = [0]

@@ -36,7 +36,6 @@ Covers:
 import base64
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import shutil
@@ -71,70 +70,7 @@ RESET_SHORT = (b'{"detail":{"code":"RESET_PASSWORD_INVALID_PASSWORD",'
 # webhook receiver
 
 
-class Receiver:
-    """Records every POST to the hook URL and answers 200."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.events = []  # dicts: headers (lower-case names), body (bytes), doc
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                try:
-                    doc = json.loads(body)
-                except ValueError:
-                    doc = None
-                with receiver.lock:
-                    receiver.events.append({"path": self.path, "body": body, "doc": doc,
-                                            "headers": {k.lower(): v for k, v in self.headers.items()}})
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self):
-        return "http://127.0.0.1:%d%s" % (self.port, HOOK_PATH)
-
-    def about(self, user_id, name=None):
-        """Events whose user is `user_id` (optionally only those named `name`), oldest first."""
-        with self.lock:
-            events = list(self.events)
-        return [e for e in events if e["doc"] and e["doc"].get("user", {}).get("id") == user_id
-                and (name is None or e["doc"].get("event") == name)]
-
-    def all_tokens(self):
-        with self.lock:
-            return [e["doc"].get("token") for e in self.events if e["doc"] and "token" in e["doc"]]
-
-    def wait(self, user_id, name, count=1, timeout=10.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            found = self.about(user_id, name)
-            if len(found) >= count:
-                return found
-            time.sleep(0.02)
-        with self.lock:
-            seen = [e["doc"] for e in self.events]
-        raise AssertionError("no %s event for %s within %.0f s; received: %r" % (name, user_id, timeout, seen))
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+Receiver = h.HookReceiver
 
 
 def signature(body):
