@@ -82,7 +82,7 @@ void RedisSyncClient::release(ContextPtr context) {
 std::optional<RedisSyncClient::Reply> RedisSyncClient::run(const std::vector<std::string>& args) {
   // An idle connection may have died meanwhile (Redis restarted, or closed it as
   // idle): that is not an outage, so a failure on one is retried once on a fresh
-  // connection. Every command used here (GET, SET, DEL) may safely run twice.
+  // connection. Every command used here (GET, SET, DEL, PING) may safely run twice.
   bool reused = false;
   if (auto reply = run_once(args, true, reused)) return reply;
   if (!reused) return std::nullopt;  // a fresh connection failed: Redis is down
@@ -150,6 +150,12 @@ Result<bool, StrategyError> RedisSyncClient::del(const std::string& key) {
   const auto reply = run({"DEL", key});
   if (!reply || reply->type != REDIS_REPLY_INTEGER) return StrategyError::unavailable;
   return reply->integer > 0;
+}
+
+bool RedisSyncClient::ping() {
+  // An error reply (LOADING, NOAUTH...) is a Redis that cannot serve tokens: not ready.
+  const auto reply = run({"PING"});
+  return reply && reply->type == REDIS_REPLY_STATUS && reply->text == "PONG";
 }
 
 }  // namespace doorman::authcore

@@ -31,6 +31,8 @@ class RedisSyncClient final : public RedisCommands {
   Result<bool, StrategyError> set(const std::string& key, const std::string& value,
                                   std::optional<int> expire_seconds) override;
   Result<bool, StrategyError> del(const std::string& key) override;
+  // PING: true when Redis answered PONG within the timeout (readiness checks).
+  bool ping();
 
  private:
   struct ContextDeleter {

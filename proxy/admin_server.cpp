@@ -32,6 +32,8 @@ namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kAdminTimeout = std::chrono::seconds(10);
+// A readiness probe must answer quickly: a Redis slower than this is as good as down.
+constexpr auto kRedisPingTimeout = std::chrono::milliseconds(500);
 
 http::response<http::string_body> json_answer(http::status status, std::string body, unsigned version) {
   http::response<http::string_body> response{status, version};
@@ -47,6 +49,9 @@ AdminServer::AdminServer(std::shared_ptr<Runtime> runtime, BlockingPool& blockin
                          std::vector<tcp::endpoint> upstream)
     : context_(1), runtime_(std::move(runtime)), blocking_(blocking), upstream_(std::move(upstream)),
       acceptor_(context_) {
+  for (const auto& endpoint : runtime_->redis_endpoints) {
+    redis_.push_back(std::make_shared<authcore::RedisSyncClient>(endpoint, kRedisPingTimeout, 1));
+  }
   error_code ec;
   acceptor_.open(listen.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -94,6 +99,21 @@ asio::awaitable<bool> AdminServer::upstream_reachable() {
   co_return !ec;
 }
 
+asio::awaitable<bool> AdminServer::redis_reachable() {
+  for (const auto& client : redis_) {
+    // A copy per call: the lambda must own what it uses (see the GCC 12 note in serve_connection).
+    auto ping = [client] { return client->ping(); };
+    bool up = false;
+    try {
+      up = co_await run_blocking(blocking_, std::move(ping));
+    } catch (const std::exception&) {
+      up = false;
+    }
+    if (!up) co_return false;
+  }
+  co_return true;
+}
+
 asio::awaitable<void> AdminServer::serve_connection(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
@@ -128,10 +148,14 @@ asio::awaitable<void> AdminServer::serve_connection(tcp::socket socket) {
         }
       }
       const bool upstream = co_await upstream_reachable();
-      const bool ready = database && upstream;
+      // Only a doorman that uses Redis names it: without one there is nothing to report.
+      const bool redis = co_await redis_reachable();
+      const bool ready = database && upstream && redis;
       std::string body = std::string(R"({"status":")") + (ready ? "ok" : "unavailable") + R"(","database":")" +
                          (database ? "ok" : "unreachable") + R"(","upstream":")" +
-                         (upstream ? "ok" : "unreachable") + "\"}";
+                         (upstream ? "ok" : "unreachable") + "\"";
+      if (!redis_.empty()) body += std::string(R"(,"redis":")") + (redis ? "ok" : "unreachable") + "\"";
+      body += "}";
       response = json_answer(ready ? http::status::ok : http::status::service_unavailable, std::move(body),
                              request.version());
     } else if (target == "/metrics") {

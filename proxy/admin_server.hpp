@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "authcore/redis_sync_client.hpp"
 #include "proxy/runtime.hpp"
 
 namespace doorman::proxy {
@@ -33,12 +34,17 @@ class AdminServer {
   boost::asio::awaitable<void> accept_connections();
   boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<bool> upstream_reachable();
+  // Every Redis of runtime_->redis_endpoints answers PING (true when there is none).
+  boost::asio::awaitable<bool> redis_reachable();
 
   // Declared first so it is destroyed last: the acceptor belongs to it.
   boost::asio::io_context context_;
   std::shared_ptr<Runtime> runtime_;
   BlockingPool& blocking_;
   std::vector<boost::asio::ip::tcp::endpoint> upstream_;
+  // One client per distinct Redis, its connection kept between checks; shared with the
+  // blocking pool, where a ping may still run after stop().
+  std::vector<std::shared_ptr<authcore::RedisSyncClient>> redis_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::thread thread_;
 };

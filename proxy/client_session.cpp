@@ -233,7 +233,10 @@ class ClientSession final : public SessionBase {
   std::string joined_cookies_;
   std::vector<std::string> connection_tokens_;
   std::string client_address_;
-  bool trusted_proxy_ = false;
+  // The request policies of the current request: taken from the worker at the
+  // start of each proxied request, so a reload never changes a request midway.
+  PolicySnapshotPtr policies_;
+  bool trusted_proxy_ = false;  // under policies_' trusted_proxies
   bool request_keep_alive_ = true;
   bool client_http11_ = true;
   bool head_request_ = false;
@@ -247,7 +250,6 @@ asio::awaitable<void> ClientSession::run() {
   error_code ignored;
   client_.set_option(tcp::no_delay(true), ignored);
   client_address_ = client_address_of(client_);
-  trusted_proxy_ = runtime_.header_policy->is_trusted_proxy(client_address_);
 
   for (bool first = true;; first = false) {
     if (!co_await wait_for_request(first)) break;
@@ -451,6 +453,10 @@ asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarge
   const auto& request = parser_->get();
   const auto method = request.method_string();
   const auto creds = credentials();
+  if (const auto& current = worker_.policies(); current != policies_) {
+    policies_ = current;
+    trusted_proxy_ = policies_->headers->is_trusted_proxy(client_address_);
+  }
 
   if (auto quick = runtime_.authenticator->try_authenticate_without_blocking(creds)) {
     auth_ = std::move(*quick);
@@ -475,7 +481,7 @@ asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarge
                                                                                               : -1,
                        result);
 
-  const auto& policy = *runtime_.access_policy;
+  const auto& policy = *policies_->access;
   if (auth_.status == authcore::AuthStatus::unavailable) {
     const auto level = policy.required_level(method, target.path);
     if (level != config::AccessLevel::anonymous && level != config::AccessLevel::deny) {
@@ -490,7 +496,7 @@ asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarge
     case AccessVerdict::forbidden:
       co_return co_await answer_detail(403, "Forbidden", can_keep_alive());
     case AccessVerdict::unauthenticated: {
-      const auto& answer = runtime_.config->access.unauthenticated;
+      const auto& answer = policies_->config->access.unauthenticated;
       if (!answer.redirect) co_return co_await answer_detail(401, "Unauthorized", can_keep_alive());
       std::string location = *answer.redirect;
       const auto encoded = url_encode(target.target());  // the path the rules decided on
@@ -517,7 +523,7 @@ asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarge
 void ClientSession::build_upstream_request(const NormalizedTarget& target, const authcore::User* user,
                                            bool websocket) {
   const auto& request = parser_->get();
-  const auto& headers = *runtime_.header_policy;
+  const auto& headers = *policies_->headers;
   const bool forward_credentials = headers.forward_credentials();
   collect_connection_tokens(request, connection_tokens_);
 

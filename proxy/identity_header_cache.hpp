@@ -24,6 +24,8 @@ class IdentityHeaderCache {
   // What `policy.identity_for(user)` gives, as header lines ending in CRLF
   // ("" for no user or an inactive one). Valid until the next call.
   std::string_view lines_for(const HeaderPolicy& policy, const authcore::User* user);
+  // Forgets every entry (the next lines_for starts the table over).
+  void clear() { policy_ = nullptr; }
 
  private:
   struct Entry {

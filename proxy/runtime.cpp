@@ -3,11 +3,28 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include "authcore/soci_user_store.hpp"
 
 namespace doorman::proxy {
+namespace {
+
+// Same server, same database, same credentials: one readiness check covers both users.
+bool same_redis(const authcore::RedisEndpoint& a, const authcore::RedisEndpoint& b) {
+  return std::tie(a.host, a.port, a.unix_path, a.username, a.password, a.db) ==
+         std::tie(b.host, b.port, b.unix_path, b.username, b.password, b.db);
+}
+
+void add_redis(std::vector<authcore::RedisEndpoint>& endpoints, authcore::RedisEndpoint endpoint) {
+  for (const auto& known : endpoints) {
+    if (same_redis(known, endpoint)) return;
+  }
+  endpoints.push_back(std::move(endpoint));
+}
+
+}  // namespace
 
 std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
   auto runtime = std::make_shared<Runtime>();
@@ -27,6 +44,17 @@ std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
     runtime->invalidation_bus = std::make_shared<InvalidationBus>(std::move(*endpoint), runtime->cache);
     runtime->authenticator->set_invalidation_publisher(runtime->invalidation_bus);
   }
+  // The Redis /readyz must see: each redis strategy's (its URL already parsed without error
+  // in build_backends), and the invalidation bus's only when the bus runs (cache off: unused).
+  for (const auto& backend : config->auth.backends) {
+    if (backend.strategy.type != config::StrategyKind::redis) continue;
+    if (auto endpoint = authcore::parse_redis_url(backend.strategy.redis_url)) {
+      add_redis(runtime->redis_endpoints, std::move(endpoint).value());
+    }
+  }
+  if (runtime->invalidation_bus) {
+    if (auto endpoint = invalidation_endpoint(*config)) add_redis(runtime->redis_endpoints, std::move(*endpoint));
+  }
   runtime->hasher = std::make_shared<const authcore::PasswordHasher>();
   routes::EventSink events;
   if (config->hooks) {
@@ -35,8 +63,7 @@ std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
   }
   runtime->auth_api =
       std::make_shared<routes::AuthApi>(config, runtime->authenticator, runtime->hasher, std::move(events));
-  runtime->access_policy = std::make_shared<const AccessPolicy>(config->access);
-  runtime->header_policy = std::make_shared<const HeaderPolicy>(*config);
+  runtime->policies = std::make_shared<PolicyStore>(build_policy_snapshot(config));
   return runtime;
 }
 

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "authcore/authenticator.hpp"
 #include "authcore/password.hpp"
+#include "authcore/redis_url.hpp"
 #include "authcore/user_cache.hpp"
 #include "authcore/user_store.hpp"
 #include "config/config.hpp"
@@ -13,6 +15,7 @@
 #include "proxy/hook_dispatcher.hpp"
 #include "proxy/identity_headers.hpp"
 #include "proxy/invalidation_bus.hpp"
+#include "proxy/policy_snapshot.hpp"
 #include "routes/auth_api.hpp"
 
 namespace doorman::proxy {
@@ -24,10 +27,13 @@ struct Runtime {
   std::shared_ptr<authcore::Authenticator> authenticator;
   std::shared_ptr<const authcore::PasswordHasher> hasher;
   std::shared_ptr<routes::AuthApi> auth_api;
-  std::shared_ptr<const AccessPolicy> access_policy;
-  std::shared_ptr<const HeaderPolicy> header_policy;
+  // Access and header policies: replaced as a whole on SIGHUP (policy_snapshot.hpp).
+  std::shared_ptr<PolicyStore> policies;
   std::shared_ptr<HookDispatcher> hooks;  // null when hooks are disabled
   std::shared_ptr<InvalidationBus> invalidation_bus;  // null without Redis: the cache TTL bounds staleness
+  // Every distinct Redis this process depends on (redis strategies, the invalidation bus):
+  // /readyz pings each. Empty without Redis.
+  std::vector<authcore::RedisEndpoint> redis_endpoints;
 };
 
 // Opens the database (creating the schema on first start) and builds every part.

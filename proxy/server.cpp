@@ -20,6 +20,7 @@
 #include "proxy/blocking_pool.hpp"
 #include "proxy/listen_address.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/policy_snapshot.hpp"
 #include "proxy/worker.hpp"
 
 namespace doorman::proxy {
@@ -44,15 +45,21 @@ std::string upstream_address(const config::UpstreamConfig& upstream) {
   return (v6 ? "[" + upstream.host + "]" : upstream.host) + ":" + std::to_string(upstream.port);
 }
 
-// Waits for SIGTERM/SIGINT on the calling thread; SIGHUP is acknowledged and ignored.
-void wait_for_stop_signal() {
+// Waits for SIGTERM/SIGINT on the calling thread; each SIGHUP reloads the request
+// policies here, off the workers (they pick the new snapshot up per request).
+void wait_for_stop_signal(Runtime& runtime) {
   asio::io_context control(1);
   asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal;
   on_signal = [&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
-      std::cerr << "doorman: SIGHUP: reload not supported yet; configuration unchanged" << std::endl;
+      try {
+        reload_policies(runtime, std::cerr);
+      } catch (const std::exception& e) {
+        // Whatever went wrong, the running policies stay and doorman keeps serving.
+        std::cerr << "doorman: reload refused: " << e.what() << std::endl;
+      }
       signals.async_wait(on_signal);
       return;
     }
@@ -109,7 +116,7 @@ int serve(std::shared_ptr<Runtime> runtime) {
             << (count == 1 ? " worker" : " workers") << ")" << admin_text << ", upstream "
             << upstream_address(config.upstream) << std::endl;
 
-  wait_for_stop_signal();
+  wait_for_stop_signal(*runtime);
 
   // Teardown order: the admin stops; workers drain and their threads end (their
   // io_contexts have no work left); then the blocking pool finishes queued work,

@@ -78,10 +78,17 @@ Worker::Worker(int index, std::shared_ptr<Runtime> runtime, BlockingPool& blocki
   if (!ec) acceptor_.bind(listen, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("cannot listen on " + format_endpoint(listen) + ": " + ec.message());
+  policies_ = runtime_->policies->load(policies_generation_);
 }
 
 Worker::~Worker() {
   if (thread_.joinable()) thread_.join();
+}
+
+void Worker::refresh_policies() {
+  policies_ = runtime_->policies->load(policies_generation_);
+  // The cache knows its policy by address only; a freed policy's address may come back.
+  identity_headers_.clear();
 }
 
 void Worker::start() {

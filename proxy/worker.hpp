@@ -77,6 +77,12 @@ class Worker {
   UpstreamPool& upstream() { return upstream_; }
   IdentityHeaderCache& identity_headers() { return identity_headers_; }
   const SessionSettings& settings() const { return settings_; }
+  // The current request policies. One relaxed load per call; the snapshot is
+  // copied only after a reload published a new one.
+  const PolicySnapshotPtr& policies() {
+    if (runtime_->policies->generation() != policies_generation_) refresh_policies();
+    return policies_;
+  }
   bool draining() const { return draining_; }
   void add_session(SessionBase& session) { sessions_.push_back(session); }
   int index() const { return index_; }
@@ -88,6 +94,7 @@ class Worker {
   asio::awaitable<void> tick();
   void begin_drain(Clock::duration bound);
   void flush_log();
+  void refresh_policies();
 
   // Declared first so it is destroyed last: sockets below belong to it.
   asio::io_context context_;
@@ -98,6 +105,8 @@ class Worker {
   asio::ip::tcp::acceptor acceptor_;
   UpstreamPool upstream_;
   IdentityHeaderCache identity_headers_;
+  PolicySnapshotPtr policies_;
+  std::uint64_t policies_generation_ = 0;
   asio::steady_timer ticker_;
   boost::intrusive::list<SessionBase, boost::intrusive::constant_time_size<false>> sessions_;
   bool draining_ = false;

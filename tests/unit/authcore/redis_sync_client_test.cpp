@@ -55,3 +55,28 @@ TEST_CASE("RedisSyncClient: SET/GET/DEL, expiry, SELECT, outage and recovery") {
   REQUIRE(after_restart.ok());
   CHECK_FALSE(after_restart.value().has_value());
 }
+
+TEST_CASE("RedisSyncClient: ping follows Redis down and back, quickly") {
+  doorman::test::RedisServer server;
+  auto endpoint = parse_redis_url(server.url(0));
+  REQUIRE(endpoint.ok());
+  RedisSyncClient client(endpoint.value(), milliseconds(500), 1);
+
+  CHECK(client.ping());
+  CHECK(client.ping());  // on the kept connection
+
+  server.stop();
+  const auto before = steady_clock::now();
+  CHECK_FALSE(client.ping());
+  CHECK(steady_clock::now() - before < seconds(2));
+
+  server.start();
+  CHECK(client.ping());  // a fresh connection, same client
+
+  // Nothing listening at all: never a throw, just not reachable.
+  RedisEndpoint nowhere;
+  nowhere.host = "127.0.0.1";
+  nowhere.port = 1;
+  RedisSyncClient absent(nowhere, milliseconds(200));
+  CHECK_FALSE(absent.ping());
+}
