@@ -1,14 +1,18 @@
-// The bounded thread pool for blocking work (Argon2, SOCI): workers never block;
-// a coroutine hands a call to the pool and resumes on its own worker when done.
+// Bounded thread pools for blocking work (Argon2, SOCI, blocking Redis calls):
+// workers never block; a coroutine hands a call to a pool and resumes on its own
+// worker when done.
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cstddef>
+#include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace doorman::proxy {
 
@@ -16,19 +20,31 @@ namespace asio = boost::asio;
 
 class BlockingPool {
  public:
-  explicit BlockingPool(std::size_t threads);
+  // `nice`: the threads' scheduling niceness relative to the process (0 = same). The
+  // auth API pool runs Argon2 at a lower priority so that a login storm cannot take
+  // the CPU from the workers that proxy requests.
+  explicit BlockingPool(std::size_t threads, int nice = 0);
   ~BlockingPool();
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
 
-  asio::thread_pool::executor_type executor() { return pool_.get_executor(); }
-  std::size_t size() const { return threads_; }
+  asio::io_context::executor_type executor() { return context_.get_executor(); }
+  std::size_t size() const { return threads_.size(); }
   // Waits for queued work to finish; the pool takes no more afterwards.
   void join();
 
  private:
-  std::size_t threads_;
-  asio::thread_pool pool_;
+  asio::io_context context_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+};
+
+// The two pools of a process: password and account work of the auth API, and the
+// short lookups of the proxied path (user loads, database tokens), kept apart so
+// that proxied requests never queue behind Argon2 hashes.
+struct BlockingPools {
+  BlockingPool& auth_api;
+  BlockingPool& lookups;
 };
 
 // Runs fn() on the pool and resumes the calling coroutine on its own executor

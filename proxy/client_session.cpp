@@ -445,7 +445,7 @@ asio::awaitable<bool> ClientSession::answer_route(const routes::RouteMatch& matc
   deadline_.clear();  // the blocking pool bounds its own work (database timeouts)
   auto& auth_api = *runtime_.auth_api;
   const auto answer =
-      co_await run_blocking(worker_.blocking(), [&auth_api, &match, &api] { return auth_api.handle(match, api); });
+      co_await run_blocking(worker_.pools().auth_api, [&auth_api, &match, &api] { return auth_api.handle(match, api); });
   co_return co_await write_answer(answer, can_keep_alive());
 }
 

@@ -64,7 +64,7 @@ asio::awaitable<authcore::AuthOutcome> authenticate_request(Worker& worker,
   while (walk.need != Need::decided) {
     if (walk.need == Need::load_user) {
       const std::string id = walk.user_id;
-      BlockingRead loaded = co_await run_blocking(worker.blocking(), [&authenticator, &id] {
+      BlockingRead loaded = co_await run_blocking(worker.pools().lookups, [&authenticator, &id] {
         BlockingRead out;
         out.user = authenticator.load_user(id);
         return out;
@@ -93,7 +93,7 @@ asio::awaitable<authcore::AuthOutcome> authenticate_request(Worker& worker,
     // Any other strategy that blocks (database): read and, on a hit, load the user in one trip.
     auto* strategy = backend.strategy.get();
     const std::string_view token = walk.token;
-    BlockingRead read = co_await run_blocking(worker.blocking(), [&authenticator, strategy, token] {
+    BlockingRead read = co_await run_blocking(worker.pools().lookups, [&authenticator, strategy, token] {
       BlockingRead out;
       out.user_id = strategy->read(token);
       if (out.user_id && out.user_id.value()) out.user = authenticator.load_user(*out.user_id.value());

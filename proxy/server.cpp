@@ -34,6 +34,8 @@ namespace {
 constexpr auto kDrainBound = std::chrono::seconds(10);
 // Undelivered events get this long at shutdown; the rest are abandoned and counted.
 constexpr auto kHookDrainBound = std::chrono::seconds(5);
+// Niceness of the auth API pool's threads relative to the workers.
+constexpr int kAuthApiNice = 10;
 
 int worker_count(const config::Config& config) {
   if (config.server.workers > 0) return config.server.workers;
@@ -89,16 +91,23 @@ int serve(std::shared_ptr<Runtime> runtime) {
   for (const auto& backend : config.auth.backends) backend_names.push_back(backend.name);
   metrics().set_backend_names(std::move(backend_names));
 
-  BlockingPool blocking(static_cast<std::size_t>(std::max(2, config.database.pool_size)));
+  // Argon2 runs at a lower priority than the workers (nice +10): a login storm
+  // slows logins, not proxied requests. The two pools split the database
+  // sessions, so that auth API threads, even preempted while holding one, can
+  // never take every session from the lookups of the proxied path.
+  const auto sessions = static_cast<std::size_t>(std::max(2, config.database.pool_size));
+  BlockingPool auth_api_pool(sessions / 2, kAuthApiNice);
+  BlockingPool lookup_pool(sessions - sessions / 2);
+  const BlockingPools pools{auth_api_pool, lookup_pool};
   const int count = worker_count(config);
   std::vector<std::unique_ptr<Worker>> workers;
   workers.reserve(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) workers.push_back(std::make_unique<Worker>(i, runtime, blocking, listen, upstream));
+  for (int i = 0; i < count; ++i) workers.push_back(std::make_unique<Worker>(i, runtime, pools, listen, upstream));
   std::unique_ptr<AdminServer> admin;
   std::string admin_text;
   if (config.server.admin_listen && !config.server.admin_listen->empty()) {
     const auto admin_endpoint = resolve_endpoints(*config.server.admin_listen, "server.admin_listen").front();
-    admin = std::make_unique<AdminServer>(runtime, blocking, admin_endpoint, upstream);
+    admin = std::make_unique<AdminServer>(runtime, lookup_pool, admin_endpoint, upstream);
     admin_text = ", admin on " + format_endpoint(admin_endpoint);
   }
 
@@ -125,7 +134,8 @@ int serve(std::shared_ptr<Runtime> runtime) {
   if (runtime->hooks) runtime->hooks->stop(kHookDrainBound);
   for (auto& worker : workers) worker->stop(kDrainBound);
   for (auto& worker : workers) worker->join();
-  blocking.join();
+  auth_api_pool.join();
+  lookup_pool.join();
   if (runtime->invalidation_bus) runtime->invalidation_bus->stop();
   workers.clear();
   admin.reset();

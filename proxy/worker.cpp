@@ -59,12 +59,12 @@ SessionSettings make_settings(const Runtime& runtime) {
 
 }  // namespace
 
-Worker::Worker(int index, std::shared_ptr<Runtime> runtime, BlockingPool& blocking, const tcp::endpoint& listen,
+Worker::Worker(int index, std::shared_ptr<Runtime> runtime, BlockingPools pools, const tcp::endpoint& listen,
                std::vector<tcp::endpoint> upstream)
     : context_(1),
       index_(index),
       runtime_(std::move(runtime)),
-      blocking_(blocking),
+      pools_(pools),
       settings_(make_settings(*runtime_)),
       acceptor_(context_),
       upstream_(context_.get_executor(), std::move(upstream),

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/blocking_pool.hpp"
 #include "proxy/identity_header_cache.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/runtime.hpp"
@@ -23,7 +24,6 @@
 
 namespace doorman::proxy {
 
-class BlockingPool;
 
 using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 
@@ -58,7 +58,7 @@ struct SessionSettings {
 class Worker {
  public:
   // Opens the acceptor (throws std::runtime_error naming the address on failure).
-  Worker(int index, std::shared_ptr<Runtime> runtime, BlockingPool& blocking,
+  Worker(int index, std::shared_ptr<Runtime> runtime, BlockingPools pools,
          const asio::ip::tcp::endpoint& listen, std::vector<asio::ip::tcp::endpoint> upstream);
   ~Worker();
   Worker(const Worker&) = delete;
@@ -73,7 +73,7 @@ class Worker {
   // For sessions, on this worker's thread only.
   asio::io_context& context() { return context_; }
   Runtime& runtime() { return *runtime_; }
-  BlockingPool& blocking() { return blocking_; }
+  BlockingPools& pools() { return pools_; }
   UpstreamPool& upstream() { return upstream_; }
   IdentityHeaderCache& identity_headers() { return identity_headers_; }
   const SessionSettings& settings() const { return settings_; }
@@ -100,7 +100,7 @@ class Worker {
   asio::io_context context_;
   int index_;
   std::shared_ptr<Runtime> runtime_;
-  BlockingPool& blocking_;
+  BlockingPools pools_;
   SessionSettings settings_;
   asio::ip::tcp::acceptor acceptor_;
   UpstreamPool upstream_;
