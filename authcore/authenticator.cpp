@@ -29,7 +29,8 @@ std::optional<AuthOutcome> walk(const std::vector<Backend>& backends, const Requ
     std::optional<User> user;
     switch (resolve(backend, *token, user)) {
       case Step::found:
-        return AuthOutcome{AuthStatus::authenticated, std::move(user), std::string(*token), static_cast<int>(i)};
+        return AuthOutcome{AuthStatus::authenticated, std::move(user), std::string(*token),
+                           static_cast<int>(i)};
       case Step::none:
         break;
       case Step::unavailable:
@@ -46,34 +47,38 @@ std::optional<AuthOutcome> walk(const std::vector<Backend>& backends, const Requ
 
 }  // namespace
 
-Authenticator::Authenticator(std::vector<Backend> backends, UserStorePtr store, std::shared_ptr<UserCache> cache)
+Authenticator::Authenticator(std::vector<Backend> backends, UserStorePtr store,
+                             std::shared_ptr<UserCache> cache)
     : backends_(std::move(backends)),
       store_(std::move(store)),
       cache_(cache ? std::move(cache) : std::make_shared<UserCache>(std::chrono::milliseconds(0))) {}
 
-std::optional<AuthOutcome> Authenticator::try_authenticate_without_blocking(const RequestCredentials& credentials) {
+std::optional<AuthOutcome> Authenticator::try_authenticate_without_blocking(
+    const RequestCredentials& credentials) {
   const auto now = std::chrono::steady_clock::now();
-  return walk(backends_, credentials, [&](const Backend& backend, std::string_view token, std::optional<User>& user) {
-    if (!backend.strategy->reads_without_blocking()) return Step::would_block;
-    const auto id = backend.strategy->read(token);
-    if (!id) return Step::unavailable;
-    if (!id.value()) return Step::none;
-    user = cache_->get(*id.value(), now);
-    return user ? Step::found : Step::would_block;
-  });
+  return walk(backends_, credentials,
+              [&](const Backend& backend, std::string_view token, std::optional<User>& user) {
+                if (!backend.strategy->reads_without_blocking()) return Step::would_block;
+                const auto id = backend.strategy->read(token);
+                if (!id) return Step::unavailable;
+                if (!id.value()) return Step::none;
+                user = cache_->get(*id.value(), now);
+                return user ? Step::found : Step::would_block;
+              });
 }
 
 AuthOutcome Authenticator::authenticate(const RequestCredentials& credentials) {
   // The blocking resolver never answers would_block, so the walk always decides.
-  return *walk(backends_, credentials, [&](const Backend& backend, std::string_view token, std::optional<User>& user) {
-    const auto id = backend.strategy->read(token);
-    if (!id) return Step::unavailable;
-    if (!id.value()) return Step::none;
-    auto loaded = load_user(*id.value());
-    if (!loaded) return Step::unavailable;
-    user = std::move(loaded.value());
-    return user ? Step::found : Step::none;
-  });
+  return *walk(backends_, credentials,
+               [&](const Backend& backend, std::string_view token, std::optional<User>& user) {
+                 const auto id = backend.strategy->read(token);
+                 if (!id) return Step::unavailable;
+                 if (!id.value()) return Step::none;
+                 auto loaded = load_user(*id.value());
+                 if (!loaded) return Step::unavailable;
+                 user = std::move(loaded.value());
+                 return user ? Step::found : Step::none;
+               });
 }
 
 AuthWalk Authenticator::begin_walk(const RequestCredentials& credentials) {
@@ -121,7 +126,8 @@ void Authenticator::decide(AuthWalk& walk, std::optional<User> user) {
                              static_cast<int>(walk.backend_index)};
 }
 
-void Authenticator::resume_with_token(AuthWalk& walk, Result<std::optional<std::string>, StrategyError> user_id) {
+void Authenticator::resume_with_token(AuthWalk& walk,
+                                      Result<std::optional<std::string>, StrategyError> user_id) {
   if (walk.need != AuthWalk::Need::read_token) return;
   if (!take_user_id(walk, std::move(user_id))) return;
   ++walk.backend_index;
@@ -140,7 +146,8 @@ void Authenticator::resume_with_user(AuthWalk& walk, Result<std::optional<User>,
 }
 
 Result<std::optional<User>, StoreError> Authenticator::load_user(const std::string& id) {
-  if (auto cached = cache_->get(id, std::chrono::steady_clock::now())) return std::optional<User>(std::move(cached));
+  if (auto cached = cache_->get(id, std::chrono::steady_clock::now()))
+    return std::optional<User>(std::move(cached));
   auto found = store_->find_by_id(id);
   if (found && found.value()) cache_->put(*found.value(), std::chrono::steady_clock::now());
   return found;

@@ -34,8 +34,8 @@ enum class AuthStatus {
 struct AuthOutcome {
   AuthStatus status = AuthStatus::no_user;
   std::optional<User> user;
-  std::string token;             // the token that authenticated
-  int backend_index = -1;        // which backend yielded the user
+  std::string token;       // the token that authenticated
+  int backend_index = -1;  // which backend yielded the user
 };
 
 // A walk over the backends that stops, instead of blocking, where a step needs

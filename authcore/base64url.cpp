@@ -16,7 +16,8 @@ struct Alphabet {
 constexpr Alphabet make_alphabet(std::string_view chars) {
   Alphabet a{chars, {}};
   for (auto& v : a.values) v = -1;
-  for (std::size_t i = 0; i < chars.size(); ++i) a.values[static_cast<unsigned char>(chars[i])] = static_cast<std::int8_t>(i);
+  for (std::size_t i = 0; i < chars.size(); ++i)
+    a.values[static_cast<unsigned char>(chars[i])] = static_cast<std::int8_t>(i);
   return a;
 }
 

@@ -32,12 +32,12 @@ constexpr std::size_t local_part_max_length = 64;
 constexpr std::size_t domain_max_length = 255;
 constexpr std::size_t dns_label_max_length = 63;
 
-constexpr std::array<std::u32string_view, 6> special_use_domains = {U"arpa", U"invalid", U"local",
-                                                                     U"localhost", U"onion", U"test"};
+constexpr std::array<std::u32string_view, 6> special_use_domains = {U"arpa",      U"invalid", U"local",
+                                                                    U"localhost", U"onion",   U"test"};
 // RFC 2142 mailbox names email-validator lowercases.
 constexpr std::array<std::u32string_view, 15> case_insensitive_mailboxes = {
-    U"info",       U"marketing", U"sales",     U"support", U"abuse", U"noc",  U"security", U"postmaster",
-    U"hostmaster", U"usenet",    U"news",      U"webmaster", U"www", U"uucp", U"ftp"};
+    U"info",       U"marketing", U"sales", U"support",   U"abuse", U"noc",  U"security", U"postmaster",
+    U"hostmaster", U"usenet",    U"news",  U"webmaster", U"www",   U"uucp", U"ftp"};
 
 using Text = std::u32string;
 using TextView = std::u32string_view;
@@ -116,10 +116,14 @@ TextView strip(TextView t) {
   return t;
 }
 
-bool is_ascii_alnum(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool is_ascii_alnum(char32_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 // RFC 5322 atext (email-validator's ATEXT).
-bool is_atext(char32_t c) { return is_ascii_alnum(c) || (c < 0x80 && TextView(U"_!#$%&'*+-/=?^`{|}~").find(c) != TextView::npos); }
+bool is_atext(char32_t c) {
+  return is_ascii_alnum(c) || (c < 0x80 && TextView(U"_!#$%&'*+-/=?^`{|}~").find(c) != TextView::npos);
+}
 bool is_atext_intl(char32_t c) { return is_atext(c) || c >= 0x80; }
 
 bool is_ascii(TextView t) {
@@ -185,8 +189,8 @@ std::string fill(std::string_view pattern, std::string_view word) {
 }
 
 // email-validator's check_dot_atom.
-std::optional<SyntaxError> check_dot_atom(TextView label, std::string_view start_descr, std::string_view end_descr,
-                                          bool is_hostname) {
+std::optional<SyntaxError> check_dot_atom(TextView label, std::string_view start_descr,
+                                          std::string_view end_descr, bool is_hostname) {
   if (!label.empty() && label.back() == '.') return SyntaxError{fill(end_descr, "period")};
   if (!label.empty() && label.front() == '.') return SyntaxError{fill(start_descr, "period")};
   if (contains(label, U"..")) return SyntaxError{"An email address cannot have two periods in a row."};
@@ -222,7 +226,8 @@ Result<Text, SyntaxError> validate_local_part(TextView local) {
     return Text(local);
   }
   const std::string bad = bad_char_list(local, [](char32_t c) { return c == '.' || is_atext_intl(c); });
-  if (!bad.empty()) return SyntaxError{"The email address contains invalid characters before the @-sign: " + bad + "."};
+  if (!bad.empty())
+    return SyntaxError{"The email address contains invalid characters before the @-sign: " + bad + "."};
   if (auto e = check_dot_atom(local, "An email address cannot start with a {}.",
                               "An email address cannot have a {} immediately before the @-sign.", false))
     return *e;
@@ -241,13 +246,16 @@ Result<Text, SyntaxError> validate_domain(TextView domain_part) {
     if (ipv4_like || literal.starts_with(U"IPv6:"))
       return SyntaxError{"A bracketed IP address after the @-sign is not allowed here."};
     if (!contains(literal, U":"))
-      return SyntaxError{"The part after the @-sign in brackets is not an IPv4 address and has no address literal tag."};
+      return SyntaxError{
+          "The part after the @-sign in brackets is not an IPv4 address and has no address literal tag."};
     return SyntaxError{"The part after the @-sign contains an invalid address literal tag in brackets."};
   }
-  const std::string bad = bad_char_list(domain_part, [](char32_t c) { return is_hostname_char(c) || c >= 0x80; });
+  const std::string bad =
+      bad_char_list(domain_part, [](char32_t c) { return is_hostname_char(c) || c >= 0x80; });
   if (!bad.empty()) return SyntaxError{"The part after the @-sign contains invalid characters: " + bad + "."};
   if (!is_ascii(domain_part))
-    return SyntaxError{"The part after the @-sign contains internationalized characters, which are not supported."};
+    return SyntaxError{
+        "The part after the @-sign contains internationalized characters, which are not supported."};
   const Text domain = ascii_lower(domain_part);  // UTS-46 mapping of ASCII: case folding only
   if (auto e = check_dot_atom(domain, "An email address cannot have a {} immediately after the @-sign.",
                               "An email address cannot end with a {}.", true))
@@ -262,7 +270,8 @@ Result<Text, SyntaxError> validate_domain(TextView domain_part) {
   for (const TextView label : labels) {
     if (label.size() >= 4 && label[2] == '-' && label[3] == '-' && !label.starts_with(U"xn"))
       return SyntaxError{
-          "An email address cannot have two letters followed by two dashes immediately after the @-sign or after a "
+          "An email address cannot have two letters followed by two dashes immediately after the @-sign or "
+          "after a "
           "period, except Punycode."};
   }
   if (domain.size() > domain_max_length)
@@ -273,17 +282,20 @@ Result<Text, SyntaxError> validate_domain(TextView domain_part) {
       return SyntaxError{"After the @-sign, periods cannot be separated by so many characters " +
                          length_reason(label.size(), dns_label_max_length) + "."};
   }
-  if (!contains(domain, U".")) return SyntaxError{"The part after the @-sign is not valid. It should have a period."};
+  if (!contains(domain, U"."))
+    return SyntaxError{"The part after the @-sign is not valid. It should have a period."};
   if (!(domain.back() >= 'a' && domain.back() <= 'z'))
     return SyntaxError{"The part after the @-sign is not valid. It is not within a valid top-level domain."};
   for (const TextView special : special_use_domains) {
     if (domain == special || (domain.size() > special.size() && TextView(domain).ends_with(special) &&
                               domain[domain.size() - special.size() - 1] == '.'))
-      return SyntaxError{"The part after the @-sign is a special-use or reserved name that cannot be used with email."};
+      return SyntaxError{
+          "The part after the @-sign is a special-use or reserved name that cannot be used with email."};
   }
   for (const TextView label : labels) {
     if (label.starts_with(U"xn--"))
-      return SyntaxError{"The part after the @-sign contains internationalized characters, which are not supported."};
+      return SyntaxError{
+          "The part after the @-sign contains internationalized characters, which are not supported."};
   }
   return domain;
 }
@@ -306,11 +318,12 @@ std::optional<SyntaxError> check_length(TextView original, TextView normalized) 
       reason = length_reason(bytes, email_max_length);
     } else {
       std::size_t max_bytes_per_char = 1;
-      for (const char32_t c : addr) max_bytes_per_char = std::max(max_bytes_per_char, utf8_length(TextView(&c, 1)));
+      for (const char32_t c : addr)
+        max_bytes_per_char = std::max(max_bytes_per_char, utf8_length(TextView(&c, 1)));
       const std::size_t min_chars = std::max<std::size_t>(1, diff / max_bytes_per_char);
       reason = min_chars == diff ? "(" + std::to_string(diff) + " character" + s + " too many)"
-                                 : "(" + std::to_string(min_chars) + "-" + std::to_string(diff) + " character" + s +
-                                       " too many)";
+                                 : "(" + std::to_string(min_chars) + "-" + std::to_string(diff) +
+                                       " character" + s + " too many)";
     }
     return SyntaxError{"The email address is too long " + reason + "."};
   }
@@ -432,11 +445,13 @@ Result<SplitEmail, SyntaxError> split_email(TextView email) {
     if (!name) return name.error();
     if (!name->quoted) {
       const std::string bad = bad_char_list(name->value, [](char32_t c) { return c == ' ' || is_atext(c); });
-      if (!bad.empty()) return SyntaxError{"The display name contains invalid characters when not quoted: " + bad + "."};
+      if (!bad.empty())
+        return SyntaxError{"The display name contains invalid characters when not quoted: " + bad + "."};
     }
     if (!contains(domain, U">"))
       return SyntaxError{
-          "An open angle bracket at the start of the email address has to be followed by a close angle bracket at "
+          "An open angle bracket at the start of the email address has to be followed by a close angle "
+          "bracket at "
           "the end."};
     while (!domain.empty() && domain.back() == ' ') domain.remove_suffix(1);
     if (domain.back() != '>') return SyntaxError{"There can't be anything after the email address."};
@@ -445,7 +460,8 @@ Result<SplitEmail, SyntaxError> split_email(TextView email) {
     const auto inner_at = find_unquoted_special(addr_spec, false);
     if (!inner_at) return SyntaxError{"An email address must have an @-sign."};
     if (!name->value.empty())
-      return SyntaxError{"A display name and angle brackets around the email address are not permitted here."};
+      return SyntaxError{
+          "A display name and angle brackets around the email address are not permitted here."};
     local = addr_spec.substr(0, *inner_at);
     domain = addr_spec.substr(*inner_at);
   }

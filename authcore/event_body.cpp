@@ -34,8 +34,8 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
   // An empty secret is legal in config; give OpenSSL a valid pointer anyway.
   static const unsigned char empty_key = 0;
   const void* key = secret.empty() ? static_cast<const void*>(&empty_key) : secret.data();
-  if (!HMAC(EVP_sha256(), key, static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(body.data()),
-            body.size(), mac, &mac_len)) {
+  if (!HMAC(EVP_sha256(), key, static_cast<int>(secret.size()),
+            reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &mac_len)) {
     throw std::runtime_error("HMAC-SHA256 failed");  // only if OpenSSL itself is broken
   }
   static constexpr char digits[] = "0123456789abcdef";

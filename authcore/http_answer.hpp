@@ -11,7 +11,7 @@ namespace doorman::authcore {
 struct HttpAnswer {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // in order; may repeat
-  std::string body;  // written with Content-Type application/json unless headers say otherwise
+  std::string body;      // written with Content-Type application/json unless headers say otherwise
   bool has_body = true;  // false: 204-style, no Content-Type, no Content-Length
 };
 

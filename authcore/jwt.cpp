@@ -46,9 +46,12 @@ constexpr std::size_t es256_coordinate_bytes = 32;  // P-256: R and S are 32 byt
 
 std::string_view algorithm_name(config::JwtAlgorithm algorithm) {
   switch (algorithm) {
-    case config::JwtAlgorithm::HS256: return "HS256";
-    case config::JwtAlgorithm::RS256: return "RS256";
-    case config::JwtAlgorithm::ES256: return "ES256";
+    case config::JwtAlgorithm::HS256:
+      return "HS256";
+    case config::JwtAlgorithm::RS256:
+      return "RS256";
+    case config::JwtAlgorithm::ES256:
+      return "ES256";
   }
   return "";
 }
@@ -96,7 +99,8 @@ class HmacSha256 {
 PkeyPtr load_pem_key(const std::string& pem, config::JwtAlgorithm algorithm, bool private_key) {
   EVP_PKEY* raw = nullptr;
   const int selection = private_key ? OSSL_KEYMGMT_SELECT_KEYPAIR : 0;
-  DecoderPtr decoder(OSSL_DECODER_CTX_new_for_pkey(&raw, "PEM", nullptr, nullptr, selection, nullptr, nullptr));
+  DecoderPtr decoder(
+      OSSL_DECODER_CTX_new_for_pkey(&raw, "PEM", nullptr, nullptr, selection, nullptr, nullptr));
   const auto* data = bytes_of(pem);
   std::size_t len = pem.size();
   const bool decoded = decoder && OSSL_DECODER_from_data(decoder.get(), &data, &len) == 1 && raw != nullptr;
@@ -105,12 +109,14 @@ PkeyPtr load_pem_key(const std::string& pem, config::JwtAlgorithm algorithm, boo
   const char* what = private_key ? "private" : "public";
   if (!decoded) throw std::runtime_error(std::string("cannot read the JWT ") + what + " key PEM");
   if (algorithm == config::JwtAlgorithm::RS256) {
-    if (!EVP_PKEY_is_a(key.get(), "RSA")) throw std::runtime_error(std::string("RS256 needs an RSA ") + what + " key");
+    if (!EVP_PKEY_is_a(key.get(), "RSA"))
+      throw std::runtime_error(std::string("RS256 needs an RSA ") + what + " key");
   } else {
     char group[64] = {};
     std::size_t group_len = 0;
     const bool p256 = EVP_PKEY_is_a(key.get(), "EC") &&
-                      EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &group_len) == 1 &&
+                      EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                                     sizeof group, &group_len) == 1 &&
                       std::string_view(group, group_len) == "prime256v1";
     ERR_clear_error();
     if (!p256) throw std::runtime_error(std::string("ES256 needs an EC P-256 ") + what + " key");
@@ -157,7 +163,8 @@ std::string pkey_sign_sha256(EVP_PKEY* key, std::string_view data) {
       EVP_DigestSign(ctx.get(), nullptr, &len, bytes_of(data), data.size()) != 1)
     throw std::runtime_error("JWT signing failed");
   std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, bytes_of(data), data.size()) != 1)
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, bytes_of(data),
+                     data.size()) != 1)
     throw std::runtime_error("JWT signing failed");
   sig.resize(len);
   return sig;
@@ -200,7 +207,8 @@ JwtStatus check_audience(const nlohmann::json& claims, std::string_view audience
   if (it == claims.end() || it->is_null() || (it->is_string() && it->get_ref<const std::string&>().empty()) ||
       (it->is_array() && it->empty()))
     return JwtStatus::bad_audience;
-  if (it->is_string()) return it->get_ref<const std::string&>() == audience ? JwtStatus::ok : JwtStatus::bad_audience;
+  if (it->is_string())
+    return it->get_ref<const std::string&>() == audience ? JwtStatus::ok : JwtStatus::bad_audience;
   if (!it->is_array()) return JwtStatus::bad_audience;
   bool found = false;
   for (const auto& entry : *it) {
@@ -238,8 +246,8 @@ JwtStatus check_claims(const nlohmann::json& claims, std::string_view audience,
 
 struct JwtKey::Impl {
   std::optional<HmacSha256> hmac;  // HS256
-  PkeyPtr signing_key;  // RS256/ES256 private key
-  PkeyPtr verify_key;   // RS256/ES256 public key (or the private key when no public one was given)
+  PkeyPtr signing_key;             // RS256/ES256 private key
+  PkeyPtr verify_key;              // RS256/ES256 public key (or the private key when no public one was given)
 };
 
 JwtKey::JwtKey(config::JwtAlgorithm algorithm, std::string secret, const std::string& private_key_pem,
@@ -256,7 +264,8 @@ JwtKey::JwtKey(config::JwtAlgorithm algorithm, std::string secret, const std::st
     EVP_PKEY_up_ref(impl_->signing_key.get());
     impl_->verify_key.reset(impl_->signing_key.get());
   }
-  if (!impl_->signing_key && !impl_->verify_key) throw std::runtime_error("RS256/ES256 need a private or public key");
+  if (!impl_->signing_key && !impl_->verify_key)
+    throw std::runtime_error("RS256/ES256 need a private or public key");
 }
 
 JwtKey::~JwtKey() = default;
@@ -295,14 +304,17 @@ Result<nlohmann::json, JwtStatus> JwtKey::verify(std::string_view token, std::st
   const auto header = parse_json_object(*header_text);
   if (!header) return JwtStatus::malformed;
   // PyJWT refuses a non-string kid, and b64=false needs a detached payload it is never given.
-  if (const auto kid = header->find("kid"); kid != header->end() && !kid->is_string()) return JwtStatus::malformed;
-  if (const auto b64 = header->find("b64"); b64 != header->end() && *b64 == false) return JwtStatus::malformed;
+  if (const auto kid = header->find("kid"); kid != header->end() && !kid->is_string())
+    return JwtStatus::malformed;
+  if (const auto b64 = header->find("b64"); b64 != header->end() && *b64 == false)
+    return JwtStatus::malformed;
   const auto payload_text = base64url_decode(token.substr(first_dot + 1, last_dot - first_dot - 1));
   const auto signature = base64url_decode(token.substr(last_dot + 1));
   if (!payload_text || !signature) return JwtStatus::malformed;
 
   const auto alg = header->find("alg");
-  if (alg == header->end() || !alg->is_string() || alg->get_ref<const std::string&>() != algorithm_name(algorithm_))
+  if (alg == header->end() || !alg->is_string() ||
+      alg->get_ref<const std::string&>() != algorithm_name(algorithm_))
     return JwtStatus::bad_algorithm;
 
   bool signature_ok = false;
@@ -314,11 +326,13 @@ Result<nlohmann::json, JwtStatus> JwtKey::verify(std::string_view token, std::st
       break;
     }
     case config::JwtAlgorithm::RS256:
-      signature_ok = impl_->verify_key && pkey_verify_sha256(impl_->verify_key.get(), signing_input, *signature);
+      signature_ok =
+          impl_->verify_key && pkey_verify_sha256(impl_->verify_key.get(), signing_input, *signature);
       break;
     case config::JwtAlgorithm::ES256: {
       const auto der = raw_ecdsa_to_der(*signature);
-      signature_ok = der && impl_->verify_key && pkey_verify_sha256(impl_->verify_key.get(), signing_input, *der);
+      signature_ok =
+          der && impl_->verify_key && pkey_verify_sha256(impl_->verify_key.get(), signing_input, *der);
       break;
     }
   }

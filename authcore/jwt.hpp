@@ -19,13 +19,13 @@ namespace doorman::authcore {
 
 enum class JwtStatus {
   ok,
-  malformed,          // not three base64url segments of JSON objects
-  bad_algorithm,      // header alg is not the configured one (incl. none)
+  malformed,      // not three base64url segments of JSON objects
+  bad_algorithm,  // header alg is not the configured one (incl. none)
   bad_signature,
-  expired,            // exp <= now
-  not_yet_valid,      // nbf or iat in the future
-  bad_audience,       // aud missing or not containing the required one
-  bad_claims,         // exp/nbf/iat not numbers, etc.
+  expired,        // exp <= now
+  not_yet_valid,  // nbf or iat in the future
+  bad_audience,   // aud missing or not containing the required one
+  bad_claims,     // exp/nbf/iat not numbers, etc.
 };
 
 // Holds the key material for one algorithm; built once from config.

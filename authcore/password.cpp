@@ -88,7 +88,8 @@ bool looks_like_bcrypt(std::string_view s) {
   if (s[2] != 'a' && s[2] != 'b' && s[2] != 'x' && s[2] != 'y') return false;
   if (s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9') return false;
   for (const char c : s.substr(7)) {
-    const bool ok = c == '.' || c == '/' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    const bool ok =
+        c == '.' || c == '/' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;
@@ -103,7 +104,8 @@ PasswordCheck verify_bcrypt(std::string_view password, std::string_view stored_h
   const char* computed = crypt_rn(phrase.c_str(), setting.c_str(), data.get(), sizeof(crypt_data));
   if (computed == nullptr) return PasswordCheck::unknown_format;  // e.g. cost outside 04..31
   const std::string_view out(computed);
-  const bool match = out.size() == stored_hash.size() && sodium_memcmp(out.data(), stored_hash.data(), out.size()) == 0;
+  const bool match =
+      out.size() == stored_hash.size() && sodium_memcmp(out.data(), stored_hash.data(), out.size()) == 0;
   sodium_memzero(data.get(), sizeof(crypt_data));
   // Any bcrypt hash is older than the current scheme: rehash on success.
   return match ? PasswordCheck::ok_needs_rehash : PasswordCheck::wrong;
@@ -131,12 +133,14 @@ PasswordCheck PasswordHasher::verify(std::string_view password, std::string_view
   const auto argon2 = parse_argon2(stored_hash);
   if (!argon2) return PasswordCheck::unknown_format;
   const std::string terminated(stored_hash);  // libsodium reads a C string
-  if (crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) != 0) return PasswordCheck::wrong;
+  if (crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) != 0)
+    return PasswordCheck::wrong;
   // DESIGN §6: rehash only what is weaker than the current parameters, never a
   // mere p difference, or doorman (p=1) and fastapi-users (p=4) would fight.
-  const bool weaker = argon2->type != Argon2Type::argon2id ||
-                      argon2->memory_kib < params_.mem_limit_bytes / 1024 ||  // libsodium writes m = bytes / 1024
-                      argon2->passes < params_.ops_limit;
+  const bool weaker =
+      argon2->type != Argon2Type::argon2id ||
+      argon2->memory_kib < params_.mem_limit_bytes / 1024 ||  // libsodium writes m = bytes / 1024
+      argon2->passes < params_.ops_limit;
   return weaker ? PasswordCheck::ok_needs_rehash : PasswordCheck::ok;
 }
 

@@ -17,8 +17,8 @@ enum class PasswordCheck {
 };
 
 struct PasswordHasherParams {
-  unsigned long long ops_limit = 3;           // Argon2 passes (t)
-  std::size_t mem_limit_bytes = 64u << 20;    // 64 MiB (m=65536 KiB)
+  unsigned long long ops_limit = 3;         // Argon2 passes (t)
+  std::size_t mem_limit_bytes = 64u << 20;  // 64 MiB (m=65536 KiB)
 };
 
 class PasswordHasher {

@@ -40,7 +40,8 @@ std::string new_opaque_token() {
 bool looks_like_opaque_token(std::string_view token) {
   if (token.size() != token_chars) return false;
   for (const char c : token) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!ok) return false;
   }
   return true;

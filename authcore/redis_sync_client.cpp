@@ -27,7 +27,8 @@ struct RedisSyncClient::Reply {
 
 void RedisSyncClient::ContextDeleter::operator()(redisContext* context) const { redisFree(context); }
 
-RedisSyncClient::RedisSyncClient(RedisEndpoint endpoint, std::chrono::milliseconds timeout, std::size_t max_idle)
+RedisSyncClient::RedisSyncClient(RedisEndpoint endpoint, std::chrono::milliseconds timeout,
+                                 std::size_t max_idle)
     : endpoint_(std::move(endpoint)), timeout_(timeout), max_idle_(max_idle) {}
 
 RedisSyncClient::~RedisSyncClient() = default;
@@ -44,8 +45,9 @@ RedisSyncClient::ContextPtr RedisSyncClient::acquire(bool allow_idle, bool& reus
     }
   }
   const timeval tv = to_timeval(timeout_);
-  ContextPtr context(endpoint_.unix_path.empty() ? redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, tv)
-                                                 : redisConnectUnixWithTimeout(endpoint_.unix_path.c_str(), tv));
+  ContextPtr context(endpoint_.unix_path.empty()
+                         ? redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, tv)
+                         : redisConnectUnixWithTimeout(endpoint_.unix_path.c_str(), tv));
   if (!context || context->err != 0) return nullptr;
   if (redisSetTimeout(context.get(), tv) != REDIS_OK) return nullptr;
   // The handshake a redis-py client does for the same URL.

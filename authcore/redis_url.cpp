@@ -48,7 +48,8 @@ std::string take_userinfo(std::string_view& authority, RedisEndpoint& out) {
   authority.remove_prefix(at + 1);
   const auto colon = userinfo.find(':');
   // redis-py: "redis://secret@host" has no password (the text is a user name); keep that.
-  if (!percent_decode(userinfo.substr(0, colon), out.username)) return "bad percent-encoding in the user name";
+  if (!percent_decode(userinfo.substr(0, colon), out.username))
+    return "bad percent-encoding in the user name";
   if (colon != std::string_view::npos && !percent_decode(userinfo.substr(colon + 1), out.password))
     return "bad percent-encoding in the password";
   return {};
@@ -108,7 +109,8 @@ Result<RedisEndpoint, std::string> parse_redis_url(std::string_view url) {
         rest = rest.substr(slash);
       }
     }
-    if (rest.empty() || rest.front() != '/') return std::string("a unix:// URL needs an absolute socket path");
+    if (rest.empty() || rest.front() != '/')
+      return std::string("a unix:// URL needs an absolute socket path");
     out.unix_path = std::string(rest);
   } else {
     const auto slash = rest.find('/');

@@ -10,7 +10,7 @@
 namespace doorman::authcore {
 
 struct RedisEndpoint {
-  std::string host;       // TCP host (name or address); empty for a unix socket
+  std::string host;  // TCP host (name or address); empty for a unix socket
   int port = 6379;
   std::string unix_path;  // unix:// socket path; empty for TCP
   std::string username;   // Redis 6 ACL user; empty = AUTH with the password only

@@ -166,8 +166,10 @@ MigrationReport SociUserStore::migrate() {
        "  is_active BOOLEAN NOT NULL,\n"
        "  is_superuser BOOLEAN NOT NULL,\n"
        "  is_verified BOOLEAN NOT NULL,\n"
-       "  id " + id_type + " NOT NULL,\n"
-       "  PRIMARY KEY (id)\n)"},
+       "  id " +
+           id_type +
+           " NOT NULL,\n"
+           "  PRIMARY KEY (id)\n)"},
       {"index", "ix_user_email", "CREATE UNIQUE INDEX IF NOT EXISTS ix_user_email ON \"user\" (email)"},
       {"table", "oauth_account",
        "CREATE TABLE IF NOT EXISTS oauth_account (\n"
@@ -177,10 +179,14 @@ MigrationReport SociUserStore::migrate() {
        "  refresh_token VARCHAR(1024),\n"
        "  account_id VARCHAR(320) NOT NULL,\n"
        "  account_email VARCHAR(320) NOT NULL,\n"
-       "  id " + id_type + " NOT NULL,\n"
-       "  user_id " + id_type + " NOT NULL,\n"
-       "  PRIMARY KEY (id),\n"
-       "  FOREIGN KEY(user_id) REFERENCES \"user\" (id) ON DELETE cascade\n)"},
+       "  id " +
+           id_type +
+           " NOT NULL,\n"
+           "  user_id " +
+           id_type +
+           " NOT NULL,\n"
+           "  PRIMARY KEY (id),\n"
+           "  FOREIGN KEY(user_id) REFERENCES \"user\" (id) ON DELETE cascade\n)"},
       {"index", "ix_oauth_account_oauth_name",
        "CREATE INDEX IF NOT EXISTS ix_oauth_account_oauth_name ON oauth_account (oauth_name)"},
       {"index", "ix_oauth_account_account_id",
@@ -188,10 +194,14 @@ MigrationReport SociUserStore::migrate() {
       {"table", "accesstoken",
        "CREATE TABLE IF NOT EXISTS accesstoken (\n"
        "  token VARCHAR(43) NOT NULL,\n"
-       "  created_at " + std::string(dialect.timestamp_type()) + " NOT NULL,\n"
-       "  user_id " + id_type + " NOT NULL,\n"
-       "  PRIMARY KEY (token),\n"
-       "  FOREIGN KEY(user_id) REFERENCES \"user\" (id) ON DELETE cascade\n)"},
+       "  created_at " +
+           std::string(dialect.timestamp_type()) +
+           " NOT NULL,\n"
+           "  user_id " +
+           id_type +
+           " NOT NULL,\n"
+           "  PRIMARY KEY (token),\n"
+           "  FOREIGN KEY(user_id) REFERENCES \"user\" (id) ON DELETE cascade\n)"},
       {"index", "ix_accesstoken_created_at",
        "CREATE INDEX IF NOT EXISTS ix_accesstoken_created_at ON accesstoken (created_at)"},
   };
@@ -309,8 +319,8 @@ Result<bool, StoreError> SociUserStore::remove(const std::string& id) {
   });
 }
 
-Result<bool, StoreError> SociUserStore::insert_access_token(const std::string& token, const std::string& user_id,
-                                                            std::chrono::system_clock::time_point created_at) {
+Result<bool, StoreError> SociUserStore::insert_access_token(
+    const std::string& token, const std::string& user_id, std::chrono::system_clock::time_point created_at) {
   return impl_->run(Retry::no, [&](soci::session& sql) -> Result<bool, StoreError> {
     const std::string created = impl_->dialect->timestamp_param(created_at);
     sql << "INSERT INTO accesstoken (token, created_at, user_id) VALUES (:t, :c, :u)", soci::use(token),

@@ -24,7 +24,8 @@ std::string utc_timestamp_text(std::chrono::system_clock::time_point tp) {
   gmtime_r(&t, &tm);
   char buf[96];  // room for any int values, so the compiler can prove no truncation
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>((micros - secs).count()));
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>((micros - secs).count()));
   return buf;
 }
 
@@ -59,8 +60,8 @@ class SqliteDialect final : public SqlDialect {
 
   bool object_exists(soci::session& sql, const std::string& type, const std::string& name) const override {
     int count = 0;
-    sql << "SELECT COUNT(*) FROM sqlite_master WHERE type = :t AND name = :n", soci::into(count), soci::use(type),
-        soci::use(name);
+    sql << "SELECT COUNT(*) FROM sqlite_master WHERE type = :t AND name = :n", soci::into(count),
+        soci::use(type), soci::use(name);
     return count > 0;
   }
 

@@ -40,7 +40,8 @@ std::vector<Backend> build_backends(const config::Config& config, UserStorePtr s
   std::vector<Backend> backends;
   backends.reserve(config.auth.backends.size());
   for (const auto& backend : config.auth.backends) {
-    backends.push_back(Backend{backend.name, make_transport(backend.transport), make_strategy(backend.strategy, store)});
+    backends.push_back(
+        Backend{backend.name, make_transport(backend.transport), make_strategy(backend.strategy, store)});
   }
   return backends;
 }

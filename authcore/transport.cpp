@@ -20,17 +20,20 @@ std::optional<std::string_view> find_cookie(std::string_view cookie_header, std:
   while (!cookie_header.empty()) {
     const auto semicolon = cookie_header.find(';');
     const std::string_view chunk = cookie_header.substr(0, semicolon);
-    cookie_header = semicolon == std::string_view::npos ? std::string_view{} : cookie_header.substr(semicolon + 1);
+    cookie_header =
+        semicolon == std::string_view::npos ? std::string_view{} : cookie_header.substr(semicolon + 1);
 
     const auto equals = chunk.find('=');
     // A chunk without '=' is a value with an empty name (Mozilla bug 169091).
-    const std::string_view key = equals == std::string_view::npos ? std::string_view{} : chunk.substr(0, equals);
+    const std::string_view key =
+        equals == std::string_view::npos ? std::string_view{} : chunk.substr(0, equals);
     std::string_view value = equals == std::string_view::npos ? chunk : chunk.substr(equals + 1);
     if (strip_python_whitespace(key) != name) continue;
     value = strip_python_whitespace(value);
     // http.cookies._unquote drops the surrounding quotes (its backslash escapes
     // are not undone here: no token alphabet contains them).
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
     found = value;
   }
   return found;

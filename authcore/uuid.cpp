@@ -30,7 +30,8 @@ void remove_all(std::string& s, std::string_view what) {
   std::string out;
   out.reserve(s.size());
   std::size_t pos = 0;
-  for (std::size_t hit; (hit = s.find(what, pos)) != std::string::npos; pos = hit + what.size()) out.append(s, pos, hit - pos);
+  for (std::size_t hit; (hit = s.find(what, pos)) != std::string::npos; pos = hit + what.size())
+    out.append(s, pos, hit - pos);
   out.append(s, pos);
   s = std::move(out);
 }

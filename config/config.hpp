@@ -18,7 +18,7 @@ struct TlsConfig {
 
 struct ServerConfig {
   std::string listen = "0.0.0.0:8000";
-  int workers = 0;  // 0 = one per core
+  int workers = 0;                          // 0 = one per core
   std::optional<std::string> admin_listen;  // DESIGN.md §4: omitted = no admin listener
   std::size_t max_header_bytes = 16384;
   std::size_t max_body_bytes = 1048576;
@@ -154,7 +154,7 @@ struct IdentityHeadersConfig {
 };
 
 struct Cidr {
-  std::string text;  // as written, for messages
+  std::string text;                   // as written, for messages
   std::vector<std::uint8_t> address;  // 4 or 16 bytes
   int prefix_length = 0;
 };
@@ -212,7 +212,7 @@ struct Config {
   AccessConfig access;
   IdentityHeadersConfig identity_headers;
   ForwardingConfig forwarding;
-  std::string source_path;  // the file it was loaded from
+  std::string source_path;           // the file it was loaded from
   std::optional<OAuthConfig> oauth;  // absent = no OAuth routes
 };
 

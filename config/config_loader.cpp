@@ -70,9 +70,11 @@ void load_server(MapCursor m, ServerConfig& s) {
       if (!admin) {
         s.admin_listen.reset();  // null or "" disables the admin listener
       } else if (const std::string err = parse_host_port(*admin, hp); !err.empty()) {
-        m.reader().error(m.child_path("admin_listen"), m.key_line("admin_listen"), err + " (got '" + *admin + "')");
+        m.reader().error(m.child_path("admin_listen"), m.key_line("admin_listen"),
+                         err + " (got '" + *admin + "')");
       } else if (*admin == s.listen) {
-        m.reader().error(m.child_path("admin_listen"), m.key_line("admin_listen"), "must differ from server.listen");
+        m.reader().error(m.child_path("admin_listen"), m.key_line("admin_listen"),
+                         "must differ from server.listen");
       } else {
         s.admin_listen = admin;
       }
@@ -158,7 +160,8 @@ void load_users(MapCursor m, UsersConfig& u) {
   m.get_int("verification_token_lifetime_seconds", u.verification_token_lifetime_seconds, 1);
   m.get_int("cache_ttl_ms", u.cache_ttl_ms, 0);
   if (m.get_optional_string("invalidation_redis_url", u.invalidation_redis_url) && u.invalidation_redis_url &&
-      u.invalidation_redis_url->rfind("redis://", 0) != 0 && u.invalidation_redis_url->rfind("unix://", 0) != 0)
+      u.invalidation_redis_url->rfind("redis://", 0) != 0 &&
+      u.invalidation_redis_url->rfind("unix://", 0) != 0)
     m.reader().error(m.child_path("invalidation_redis_url"), m.key_line("invalidation_redis_url"),
                      "must be a redis:// or unix:// URL");
   m.finish();
@@ -168,8 +171,8 @@ void load_transport(MapCursor m, TransportConfig& t) {
   if (!m.ok()) return;
   if (!m.has("type")) {
     m.reader().error(m.child_path("type"), m.line(), "type is required (bearer or cookie)");
-  } else if (!m.get_enum<TransportKind>("type", t.type,
-                                        {{"bearer", TransportKind::bearer}, {"cookie", TransportKind::cookie}})) {
+  } else if (!m.get_enum<TransportKind>(
+                 "type", t.type, {{"bearer", TransportKind::bearer}, {"cookie", TransportKind::cookie}})) {
     return;  // keys depend on the type; checking them would only add noise
   }
   if (t.type == TransportKind::bearer) {
@@ -177,7 +180,8 @@ void load_transport(MapCursor m, TransportConfig& t) {
     return;
   }
   if (m.get_string("cookie_name", t.cookie_name) && !is_http_token(t.cookie_name))
-    m.reader().error(m.child_path("cookie_name"), m.key_line("cookie_name"), "must be a valid cookie name (HTTP token)");
+    m.reader().error(m.child_path("cookie_name"), m.key_line("cookie_name"),
+                     "must be a valid cookie name (HTTP token)");
   m.get_optional_int("cookie_max_age", t.cookie_max_age, 0);
   if (m.get_string("cookie_path", t.cookie_path) && (t.cookie_path.empty() || t.cookie_path.front() != '/'))
     m.reader().error(m.child_path("cookie_path"), m.key_line("cookie_path"), "must start with '/'");
@@ -236,7 +240,8 @@ void load_strategy(MapCursor m, StrategyConfig& s, const std::string& top_secret
         // Verifying needs the public key; issuing (login) also the private one.
         // Without private_key_file the backend only verifies tokens issued elsewhere.
         if (!m.has("public_key_file"))
-          m.reader().error(m.child_path("public_key_file"), m.line(), "public_key_file is required for RS256/ES256");
+          m.reader().error(m.child_path("public_key_file"), m.line(),
+                           "public_key_file is required for RS256/ES256");
         load_pem(m, "public_key_file", s.public_key_pem);
         load_pem(m, "private_key_file", s.private_key_pem);
       }
@@ -249,10 +254,12 @@ void load_strategy(MapCursor m, StrategyConfig& s, const std::string& top_secret
     case StrategyKind::redis: {
       if (m.get_string("url", s.redis_url) && s.redis_url.rfind("redis://", 0) != 0 &&
           s.redis_url.rfind("rediss://", 0) != 0 && s.redis_url.rfind("unix://", 0) != 0)
-        m.reader().error(m.child_path("url"), m.key_line("url"), "must be a redis://, rediss:// or unix:// URL");
+        m.reader().error(m.child_path("url"), m.key_line("url"),
+                         "must be a redis://, rediss:// or unix:// URL");
       m.get_string("key_prefix", s.key_prefix);
       m.finish("not a redis strategy key");
-      if (!supported::redis_strategy) m.reader().error(type_path, type_line, not_supported("strategy type redis"));
+      if (!supported::redis_strategy)
+        m.reader().error(type_path, type_line, not_supported("strategy type redis"));
       break;
     }
   }
@@ -261,7 +268,8 @@ void load_strategy(MapCursor m, StrategyConfig& s, const std::string& top_secret
 bool is_backend_name(const std::string& name) {
   if (name.empty()) return false;
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -295,7 +303,8 @@ void load_auth(MapCursor m, AuthConfig& a, const std::string& top_secret) {
           m.reader().error(b.child_path("name"), b.key_line("name"),
                            "must match [A-Za-z0-9_-]+ (got '" + backend.name + "')");
         } else if (!names.insert(backend.name).second) {
-          m.reader().error(b.child_path("name"), b.key_line("name"), "duplicate backend name '" + backend.name + "'");
+          m.reader().error(b.child_path("name"), b.key_line("name"),
+                           "duplicate backend name '" + backend.name + "'");
         }
       }
       for (std::string_view key : {"transport", "strategy"}) {
@@ -313,7 +322,8 @@ void load_auth(MapCursor m, AuthConfig& a, const std::string& top_secret) {
 void load_routes(MapCursor m, RoutesConfig& r) {
   if (!m.ok()) return;
   if (m.get_string("auth_prefix", r.auth_prefix)) check_path_prefix(m, "auth_prefix", r.auth_prefix, true);
-  if (m.get_string("users_prefix", r.users_prefix)) check_path_prefix(m, "users_prefix", r.users_prefix, true);
+  if (m.get_string("users_prefix", r.users_prefix))
+    check_path_prefix(m, "users_prefix", r.users_prefix, true);
   m.get_bool("register", r.register_);
   m.get_bool("verify", r.verify);
   m.get_bool("reset_password", r.reset_password);
@@ -402,12 +412,14 @@ void load_rule(MapCursor m, AccessRule& rule) {
       if (rule.ignore_case) flags |= std::regex::icase;
       std::regex compiled(rule.pattern, flags);
     } catch (const std::regex_error& e) {
-      m.reader().error(m.child_path("regex"), m.key_line("regex"), std::string("regex does not compile: ") + e.what());
+      m.reader().error(m.child_path("regex"), m.key_line("regex"),
+                       std::string("regex does not compile: ") + e.what());
     }
   }
   std::vector<std::pair<std::string, int>> methods;
   if (m.has("methods") && m.get_string_list("methods", methods)) {
-    if (methods.empty()) m.reader().error(m.child_path("methods"), m.key_line("methods"), "must not be empty");
+    if (methods.empty())
+      m.reader().error(m.child_path("methods"), m.key_line("methods"), "must not be empty");
     std::size_t i = 0;
     for (auto& [method, line] : methods) {
       const std::string item_path = m.child_path("methods") + "[" + std::to_string(i++) + "]";
@@ -435,7 +447,8 @@ void load_access(MapCursor m, AccessConfig& a) {
   const std::string path = m.child_path("rules");
   if (rules.IsDefined() && !rules.IsNull()) {
     if (!rules.IsSequence()) {
-      m.reader().error(path, m.key_line("rules"), std::string("expected a list, got ") + YamlReader::kind_name(rules));
+      m.reader().error(path, m.key_line("rules"),
+                       std::string("expected a list, got ") + YamlReader::kind_name(rules));
     } else {
       std::size_t i = 0;
       for (const YAML::Node& item : rules) {
@@ -455,9 +468,9 @@ void load_access(MapCursor m, AccessConfig& a) {
 void load_identity_headers(MapCursor m, IdentityHeadersConfig& h) {
   if (!m.ok()) return;
   // Headers doorman must never overwrite: framing, routing and the client's own credentials.
-  static const std::set<std::string> reserved{"host",       "content-length", "transfer-encoding", "connection",
-                                              "upgrade",    "te",             "trailer",           "keep-alive",
-                                              "proxy-authorization", "authorization", "cookie", "set-cookie"};
+  static const std::set<std::string> reserved{
+      "host",    "content-length", "transfer-encoding",   "connection",    "upgrade", "te",
+      "trailer", "keep-alive",     "proxy-authorization", "authorization", "cookie",  "set-cookie"};
   std::set<std::string> seen;
   for (auto [key, field] : {std::pair<std::string_view, std::string*>{"id", &h.id},
                             {"email", &h.email},
@@ -505,7 +518,8 @@ void load_oauth_provider(MapCursor m, OAuthProviderConfig& p, const AuthConfig& 
   for (std::string_view key : {"name", "kind", "client_id", "backend"})
     if (!m.has(key)) m.reader().error(m.child_path(key), m.line(), std::string(key) + " is required");
   if (m.get_string("name", p.name) && !is_backend_name(p.name))
-    m.reader().error(m.child_path("name"), m.key_line("name"), "must match [A-Za-z0-9_-]+ (got '" + p.name + "')");
+    m.reader().error(m.child_path("name"), m.key_line("name"),
+                     "must match [A-Za-z0-9_-]+ (got '" + p.name + "')");
   m.get_enum<OAuthProviderKind>("kind", p.kind,
                                 {{"google", OAuthProviderKind::google},
                                  {"github", OAuthProviderKind::github},
@@ -521,7 +535,8 @@ void load_oauth_provider(MapCursor m, OAuthProviderConfig& p, const AuthConfig& 
     const bool known = std::any_of(auth.backends.begin(), auth.backends.end(),
                                    [&](const BackendConfig& b) { return b.name == p.backend; });
     if (!known)
-      m.reader().error(m.child_path("backend"), m.key_line("backend"), "no auth backend is named '" + p.backend + "'");
+      m.reader().error(m.child_path("backend"), m.key_line("backend"),
+                       "no auth backend is named '" + p.backend + "'");
   }
   m.get_bool("associate_by_email", p.associate_by_email);
   m.get_bool("is_verified_by_default", p.is_verified_by_default);
@@ -541,7 +556,8 @@ void load_oauth_provider(MapCursor m, OAuthProviderConfig& p, const AuthConfig& 
       m.reader().error(m.child_path(key), m.key_line(key), "must be an https:// URL");
     }
   }
-  if (p.kind == OAuthProviderKind::oidc && p.issuer.empty() && (p.authorize_url.empty() || p.token_url.empty()))
+  if (p.kind == OAuthProviderKind::oidc && p.issuer.empty() &&
+      (p.authorize_url.empty() || p.token_url.empty()))
     m.reader().error(m.path(), m.line(), "an oidc provider needs issuer, or authorize_url and token_url");
   m.finish();
 }
@@ -556,11 +572,13 @@ void load_oauth(MapCursor m, std::optional<OAuthConfig>& out, const Config& c) {
     MapCursor csrf = sub_map(m, "csrf_cookie");
     if (csrf.ok()) {
       if (csrf.get_string("name", o.csrf_cookie.name) && !is_http_token(o.csrf_cookie.name))
-        csrf.reader().error(csrf.child_path("name"), csrf.key_line("name"), "must be a valid cookie name (HTTP token)");
+        csrf.reader().error(csrf.child_path("name"), csrf.key_line("name"),
+                            "must be a valid cookie name (HTTP token)");
       csrf.get_bool("secure", o.csrf_cookie.secure);
       csrf.get_bool("httponly", o.csrf_cookie.httponly);
-      csrf.get_enum<SameSite>("samesite", o.csrf_cookie.samesite,
-                              {{"lax", SameSite::lax}, {"strict", SameSite::strict}, {"none", SameSite::none}});
+      csrf.get_enum<SameSite>(
+          "samesite", o.csrf_cookie.samesite,
+          {{"lax", SameSite::lax}, {"strict", SameSite::strict}, {"none", SameSite::none}});
       csrf.finish();
     }
   }
@@ -568,7 +586,8 @@ void load_oauth(MapCursor m, std::optional<OAuthConfig>& out, const Config& c) {
   const std::string path = m.child_path("providers");
   if (list.IsDefined() && !list.IsNull()) {
     if (!list.IsSequence()) {
-      m.reader().error(path, m.key_line("providers"), std::string("expected a list, got ") + YamlReader::kind_name(list));
+      m.reader().error(path, m.key_line("providers"),
+                       std::string("expected a list, got ") + YamlReader::kind_name(list));
     } else {
       std::set<std::string> names;
       std::size_t i = 0;
@@ -639,7 +658,8 @@ std::string ConfigError::to_string() const {
   return out + message;
 }
 
-LoadResult load_config_text(const std::string& yaml_text, const std::string& origin, const std::string& base_dir) {
+LoadResult load_config_text(const std::string& yaml_text, const std::string& origin,
+                            const std::string& base_dir) {
   LoadResult result;
   YamlReader reader(process_env(), origin, base_dir);
   YAML::Node root;
@@ -655,9 +675,10 @@ LoadResult load_config_text(const std::string& yaml_text, const std::string& ori
   config->source_path = origin;
   load_root(reader, root, *config);
   result.errors = std::move(reader.errors());
-  std::stable_sort(result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {
-    return (a.line == 0 ? INT_MAX : a.line) < (b.line == 0 ? INT_MAX : b.line);
-  });
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) {
+                     return (a.line == 0 ? INT_MAX : a.line) < (b.line == 0 ? INT_MAX : b.line);
+                   });
   if (result.errors.empty()) result.config = std::move(config);
   return result;
 }

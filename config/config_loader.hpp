@@ -13,7 +13,7 @@ struct ConfigError {
   std::string key_path;  // e.g. "auth.backends[0].strategy.type"
   int line = 0;          // 1-based YAML line, 0 when unknown
   std::string message;
-  std::string file{};  // the origin (config file path) the line refers to
+  std::string file{};             // the origin (config file path) the line refers to
   std::string to_string() const;  // "config.yaml:12: auth.backends[0].strategy.type: ..."
 };
 
@@ -26,7 +26,8 @@ struct LoadResult {
 // Reads the file at `path`. The environment is read through getenv.
 LoadResult load_config_file(const std::string& path);
 // Parses YAML text; `origin` names the source in messages; `base_dir` resolves relative *_file paths.
-LoadResult load_config_text(const std::string& yaml_text, const std::string& origin, const std::string& base_dir);
+LoadResult load_config_text(const std::string& yaml_text, const std::string& origin,
+                            const std::string& base_dir);
 
 // The effective config as YAML, secrets masked, for `doorman check-config`.
 std::string render_effective_config(const Config& config);

@@ -13,47 +13,64 @@ constexpr const char* masked = "***";
 
 const char* name_of(AccessLevel a) {
   switch (a) {
-    case AccessLevel::anonymous: return "anonymous";
-    case AccessLevel::authenticated: return "authenticated";
-    case AccessLevel::verified: return "verified";
-    case AccessLevel::superuser: return "superuser";
-    case AccessLevel::deny: return "deny";
+    case AccessLevel::anonymous:
+      return "anonymous";
+    case AccessLevel::authenticated:
+      return "authenticated";
+    case AccessLevel::verified:
+      return "verified";
+    case AccessLevel::superuser:
+      return "superuser";
+    case AccessLevel::deny:
+      return "deny";
   }
   return "?";
 }
 
 const char* name_of(SameSite s) {
   switch (s) {
-    case SameSite::lax: return "lax";
-    case SameSite::strict: return "strict";
-    case SameSite::none: return "none";
+    case SameSite::lax:
+      return "lax";
+    case SameSite::strict:
+      return "strict";
+    case SameSite::none:
+      return "none";
   }
   return "?";
 }
 
 const char* name_of(JwtAlgorithm a) {
   switch (a) {
-    case JwtAlgorithm::HS256: return "HS256";
-    case JwtAlgorithm::RS256: return "RS256";
-    case JwtAlgorithm::ES256: return "ES256";
+    case JwtAlgorithm::HS256:
+      return "HS256";
+    case JwtAlgorithm::RS256:
+      return "RS256";
+    case JwtAlgorithm::ES256:
+      return "ES256";
   }
   return "?";
 }
 
 const char* name_of(StrategyKind k) {
   switch (k) {
-    case StrategyKind::jwt: return "jwt";
-    case StrategyKind::database: return "database";
-    case StrategyKind::redis: return "redis";
+    case StrategyKind::jwt:
+      return "jwt";
+    case StrategyKind::database:
+      return "database";
+    case StrategyKind::redis:
+      return "redis";
   }
   return "?";
 }
 
 const char* name_of(MatchKind k) {
   switch (k) {
-    case MatchKind::path: return "path";
-    case MatchKind::prefix: return "prefix";
-    case MatchKind::regex: return "regex";
+    case MatchKind::path:
+      return "path";
+    case MatchKind::prefix:
+      return "prefix";
+    case MatchKind::regex:
+      return "regex";
   }
   return "?";
 }

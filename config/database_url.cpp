@@ -43,7 +43,8 @@ std::string parse_sqlite(std::string_view rest, DatabaseTarget& out) {
     out.connection = ":memory:";
     return {};
   }
-  if (rest.substr(0, 3) != "///") return "a sqlite URL is sqlite:///relative.db or sqlite:////absolute/path.db";
+  if (rest.substr(0, 3) != "///")
+    return "a sqlite URL is sqlite:///relative.db or sqlite:////absolute/path.db";
   const std::string_view path = rest.substr(3);
   if (path.find('?') != std::string_view::npos) return "query parameters in a sqlite URL are not supported";
   out.connection = std::string(path);
@@ -97,7 +98,8 @@ std::string parse_postgresql(std::string_view rest, DatabaseTarget& out) {
     if (!percent_decode(userinfo.substr(0, colon), user)) return "bad percent-encoding in the user name";
     if (colon != std::string_view::npos) {
       has_password = true;
-      if (!percent_decode(userinfo.substr(colon + 1), password)) return "bad percent-encoding in the password";
+      if (!percent_decode(userinfo.substr(colon + 1), password))
+        return "bad percent-encoding in the password";
     }
   }
   std::string dbname;
@@ -136,10 +138,12 @@ std::string parse_postgresql(std::string_view rest, DatabaseTarget& out) {
 
 std::string parse_database_url(std::string_view url, DatabaseTarget& out) {
   const std::size_t colon = url.find(':');
-  if (colon == std::string_view::npos) return "must be a URL such as sqlite:///doorman.db or postgresql://host/db";
+  if (colon == std::string_view::npos)
+    return "must be a URL such as sqlite:///doorman.db or postgresql://host/db";
   const std::string_view scheme = url.substr(0, colon);
   const std::string_view rest = url.substr(colon + 1);
-  static constexpr std::array<std::string_view, 3> sqlite_schemes{"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"};
+  static constexpr std::array<std::string_view, 3> sqlite_schemes{"sqlite", "sqlite+aiosqlite",
+                                                                  "sqlite+pysqlite"};
   static constexpr std::array<std::string_view, 4> pg_schemes{"postgresql", "postgresql+asyncpg",
                                                               "postgresql+psycopg", "postgresql+psycopg2"};
   for (std::string_view s : sqlite_schemes)
@@ -154,9 +158,9 @@ std::string mask_url_password(std::string_view url) {
   const std::size_t start = url.find("://");
   if (start == std::string_view::npos) return std::string(url);
   const std::size_t authority_end = url.find_first_of("/?#", start + 3);
-  const std::string_view authority = url.substr(start + 3, authority_end == std::string_view::npos
-                                                               ? std::string_view::npos
-                                                               : authority_end - start - 3);
+  const std::string_view authority =
+      url.substr(start + 3, authority_end == std::string_view::npos ? std::string_view::npos
+                                                                    : authority_end - start - 3);
   const std::size_t at = authority.rfind('@');
   if (at == std::string_view::npos) return std::string(url);
   const std::size_t colon = authority.substr(0, at).find(':');

@@ -51,7 +51,8 @@ std::string parse_host_port(std::string_view text, HostPort& out) {
     if (colon == std::string_view::npos) return "must be host:port, e.g. \"0.0.0.0:8000\"";
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return "an IPv6 address must be in brackets, e.g. \"[::1]:8000\"";
+    if (host.find(':') != std::string_view::npos)
+      return "an IPv6 address must be in brackets, e.g. \"[::1]:8000\"";
     if (!is_hostname(host)) return "'" + std::string(host) + "' is not a host name or address";
   }
   if (!parse_port(port, out.port)) return "port '" + std::string(port) + "' is not in 1..65535";

@@ -46,11 +46,16 @@ int YamlReader::line_of(const YAML::Node& node) {
 
 const char* YamlReader::kind_name(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Null: return "null";
-    case YAML::NodeType::Scalar: return "a scalar";
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    default:
+      return "nothing";
   }
 }
 
@@ -203,7 +208,8 @@ bool MapCursor::get_size(std::string_view key, std::size_t& out, long long min, 
   return true;
 }
 
-bool MapCursor::get_optional_int(std::string_view key, std::optional<int>& out, long long min, long long max) {
+bool MapCursor::get_optional_int(std::string_view key, std::optional<int>& out, long long min,
+                                 long long max) {
   if (!has(key)) return false;
   if (take(key).IsNull()) {
     out.reset();
@@ -212,7 +218,8 @@ bool MapCursor::get_optional_int(std::string_view key, std::optional<int>& out, 
   // `${VAR:-}` expanding to nothing means null too.
   const YAML::Node node = take(key);
   if (node.IsScalar()) {
-    const std::optional<std::string> text = reader_.scalar(node, child_path(key), key_line(key), "an integer");
+    const std::optional<std::string> text =
+        reader_.scalar(node, child_path(key), key_line(key), "an integer");
     if (!text) return false;
     if (text->empty()) {
       out.reset();
@@ -240,8 +247,8 @@ bool MapCursor::get_bool(std::string_view key, bool& out) {
   return true;
 }
 
-bool MapCursor::match_enum(std::string_view key, const std::string& text, const std::vector<std::string_view>& names,
-                           std::size_t& index) {
+bool MapCursor::match_enum(std::string_view key, const std::string& text,
+                           const std::vector<std::string_view>& names, std::size_t& index) {
   const std::string wanted = lower(text);
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (lower(names[i]) == wanted) {

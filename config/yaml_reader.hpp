@@ -70,7 +70,8 @@ class MapCursor {
   bool get_optional_string(std::string_view key, std::optional<std::string>& out);  // null/"" -> nullopt
   bool get_int(std::string_view key, int& out, long long min = 0, long long max = INT_MAX);
   bool get_size(std::string_view key, std::size_t& out, long long min, long long max);
-  bool get_optional_int(std::string_view key, std::optional<int>& out, long long min = 0, long long max = INT_MAX);
+  bool get_optional_int(std::string_view key, std::optional<int>& out, long long min = 0,
+                        long long max = INT_MAX);
   bool get_bool(std::string_view key, bool& out);
   // Case-insensitive match against `names`; `out` is set to the matching value.
   template <typename E>

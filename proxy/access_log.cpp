@@ -57,11 +57,21 @@ void append_json_string(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out.append("\\u00");
@@ -92,7 +102,8 @@ void append_ms(std::string& out, double ms) {
     return;
   }
   char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, ms < 0 ? 0.0 : ms, std::chars_format::fixed, 3);
+  const auto result =
+      std::to_chars(buffer, buffer + sizeof buffer, ms < 0 ? 0.0 : ms, std::chars_format::fixed, 3);
   out.append(buffer, result.ptr);
 }
 
@@ -104,10 +115,11 @@ void append_time(std::string& out, std::chrono::system_clock::time_point time) {
   const year_month_day date{day};
   const hh_mm_ss clock{ms - day};
   char buffer[40];
-  const int n = std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
-                              static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                              static_cast<int>(clock.hours().count()), static_cast<int>(clock.minutes().count()),
-                              static_cast<int>(clock.seconds().count()), static_cast<int>(clock.subseconds().count()));
+  const int n = std::snprintf(
+      buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
+      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+      static_cast<int>(clock.hours().count()), static_cast<int>(clock.minutes().count()),
+      static_cast<int>(clock.seconds().count()), static_cast<int>(clock.subseconds().count()));
   out.append(buffer, static_cast<std::size_t>(n));
 }
 

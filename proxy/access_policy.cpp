@@ -18,8 +18,8 @@ namespace {
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool equal_ignore_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 struct CompiledRule {
@@ -41,7 +41,8 @@ struct CompiledRule {
         return ignore_case ? equal_ignore_case(path, pattern) : path == pattern;
       case config::MatchKind::prefix:
         return path.size() >= pattern.size() &&
-               (ignore_case ? equal_ignore_case(path.substr(0, pattern.size()), pattern) : path.starts_with(pattern));
+               (ignore_case ? equal_ignore_case(path.substr(0, pattern.size()), pattern)
+                            : path.starts_with(pattern));
       case config::MatchKind::regex:
         return std::regex_search(path.begin(), path.end(), regex);
     }
@@ -57,8 +58,8 @@ CompiledRule compile(const config::AccessRule& rule) {
     try {
       compiled.regex = std::regex(rule.pattern, flags);
     } catch (const std::regex_error& e) {
-      throw std::runtime_error("access rule (line " + std::to_string(rule.line) + "): bad regex \"" + rule.pattern +
-                               "\": " + e.what());
+      throw std::runtime_error("access rule (line " + std::to_string(rule.line) + "): bad regex \"" +
+                               rule.pattern + "\": " + e.what());
     }
   } else {
     compiled.pattern = rule.pattern;
@@ -94,7 +95,8 @@ config::AccessLevel AccessPolicy::required_level(std::string_view method, std::s
   return impl_->default_level;
 }
 
-AccessDecision AccessPolicy::decide(std::string_view method, std::string_view path, const authcore::User* user) const {
+AccessDecision AccessPolicy::decide(std::string_view method, std::string_view path,
+                                    const authcore::User* user) const {
   using config::AccessLevel;
   AccessDecision decision;
   decision.level = required_level(method, path);

@@ -45,9 +45,12 @@ http::response<http::string_body> json_answer(http::status status, std::string b
 
 }  // namespace
 
-AdminServer::AdminServer(std::shared_ptr<Runtime> runtime, BlockingPool& blocking, const tcp::endpoint& listen,
-                         std::vector<tcp::endpoint> upstream)
-    : context_(1), runtime_(std::move(runtime)), blocking_(blocking), upstream_(std::move(upstream)),
+AdminServer::AdminServer(std::shared_ptr<Runtime> runtime, BlockingPool& blocking,
+                         const tcp::endpoint& listen, std::vector<tcp::endpoint> upstream)
+    : context_(1),
+      runtime_(std::move(runtime)),
+      blocking_(blocking),
+      upstream_(std::move(upstream)),
       acceptor_(context_) {
   for (const auto& endpoint : runtime_->redis_endpoints) {
     redis_.push_back(std::make_shared<authcore::RedisSyncClient>(endpoint, kRedisPingTimeout, 1));
@@ -57,7 +60,8 @@ AdminServer::AdminServer(std::shared_ptr<Runtime> runtime, BlockingPool& blockin
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(listen, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + format_endpoint(listen) + " (admin): " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot listen on " + format_endpoint(listen) + " (admin): " + ec.message());
 }
 
 AdminServer::~AdminServer() { stop(); }
@@ -151,8 +155,8 @@ asio::awaitable<void> AdminServer::serve_connection(tcp::socket socket) {
       // Only a doorman that uses Redis names it: without one there is nothing to report.
       const bool redis = co_await redis_reachable();
       const bool ready = database && upstream && redis;
-      std::string body = std::string(R"({"status":")") + (ready ? "ok" : "unavailable") + R"(","database":")" +
-                         (database ? "ok" : "unreachable") + R"(","upstream":")" +
+      std::string body = std::string(R"({"status":")") + (ready ? "ok" : "unavailable") +
+                         R"(","database":")" + (database ? "ok" : "unreachable") + R"(","upstream":")" +
                          (upstream ? "ok" : "unreachable") + "\"";
       if (!redis_.empty()) body += std::string(R"(,"redis":")") + (redis ? "ok" : "unreachable") + "\"";
       body += "}";

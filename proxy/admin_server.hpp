@@ -20,7 +20,8 @@ class BlockingPool;
 class AdminServer {
  public:
   // Opens the listener (throws std::runtime_error naming the address on failure).
-  AdminServer(std::shared_ptr<Runtime> runtime, BlockingPool& blocking, const boost::asio::ip::tcp::endpoint& listen,
+  AdminServer(std::shared_ptr<Runtime> runtime, BlockingPool& blocking,
+              const boost::asio::ip::tcp::endpoint& listen,
               std::vector<boost::asio::ip::tcp::endpoint> upstream);
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;

@@ -172,7 +172,8 @@ int cmd_users_set(const config::Config& config, const std::map<std::string, std:
   auto superuser = parse_flag(options, "--superuser");
   auto verified = parse_flag(options, "--verified");
   auto active = parse_flag(options, "--active");
-  if (!superuser && !verified && !active) throw UsageError{"nothing to set: give --superuser, --verified or --active"};
+  if (!superuser && !verified && !active)
+    throw UsageError{"nothing to set: give --superuser, --verified or --active"};
   authcore::SociUserStore store(config.database);
   auto found = store.find_by_email(email);
   if (!found) {
@@ -193,7 +194,8 @@ int cmd_users_set(const config::Config& config, const std::map<std::string, std:
     return exit_runtime_error;
   }
   // Running replicas drop their cached copy now, not after users.cache_ttl_ms (a failure is only logged).
-  if (auto endpoint = invalidation_endpoint(config)) InvalidationBus(std::move(*endpoint), nullptr).publish(user.id);
+  if (auto endpoint = invalidation_endpoint(config))
+    InvalidationBus(std::move(*endpoint), nullptr).publish(user.id);
   out << authcore::user_json(updated.value()) << "\n";
   return exit_ok;
 }

@@ -76,8 +76,8 @@ void append_status_line(std::string& out, int status, std::string_view reason) {
 template <class Fields>
 void collect_connection_tokens(const Fields& fields, std::vector<std::string>& tokens) {
   tokens.clear();
-  for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection;
-       ++it) {
+  for (auto it = fields.find(http::field::connection);
+       it != fields.end() && it->name() == http::field::connection; ++it) {
     std::string_view value = it->value();
     while (!value.empty()) {
       const auto comma = value.find(',');
@@ -86,7 +86,8 @@ void collect_connection_tokens(const Fields& fields, std::vector<std::string>& t
       while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
       // "keep-alive", "close" and "upgrade" only name headers that are dropped or
       // re-set anyway; skipping them keeps the common case allocation-free.
-      if (!token.empty() && !iequals(token, "keep-alive") && !iequals(token, "close") && !iequals(token, "upgrade")) {
+      if (!token.empty() && !iequals(token, "keep-alive") && !iequals(token, "close") &&
+          !iequals(token, "upgrade")) {
         tokens.push_back(fold_header_name(token));
       }
       if (comma == std::string_view::npos) break;
@@ -210,9 +211,7 @@ class ClientSession final : public SessionBase {
   void build_response_head(bool& body_expected, Framing& framing);
   authcore::RequestCredentials credentials();
   // Keep-alive is possible only when the request was read to its end.
-  bool can_keep_alive() const {
-    return request_keep_alive_ && parser_->is_done() && !worker_.draining();
-  }
+  bool can_keep_alive() const { return request_keep_alive_ && parser_->is_done() && !worker_.draining(); }
   void finish_request();
   void drop_upstream() {
     if (upstream_) close_socket(upstream_->socket);
@@ -324,7 +323,8 @@ asio::awaitable<bool> ClientSession::wait_for_request(bool first) {
 authcore::RequestCredentials ClientSession::credentials() {
   const auto& request = parser_->get();
   authcore::RequestCredentials credentials;
-  if (auto it = request.find(http::field::authorization); it != request.end()) credentials.authorization = it->value();
+  if (auto it = request.find(http::field::authorization); it != request.end())
+    credentials.authorization = it->value();
   auto cookie = request.find(http::field::cookie);
   if (cookie != request.end()) {
     auto next = std::next(cookie);
@@ -423,7 +423,8 @@ asio::awaitable<std::optional<std::string>> ClientSession::read_bounded_body() {
   co_return body;
 }
 
-asio::awaitable<bool> ClientSession::answer_route(const routes::RouteMatch& match, const NormalizedTarget& target) {
+asio::awaitable<bool> ClientSession::answer_route(const routes::RouteMatch& match,
+                                                  const NormalizedTarget& target) {
   if (match.kind != routes::RouteMatch::Kind::route) {
     // 405 / 307: nothing blocking; the body (if any) is left unread, so keep-alive may end.
     const auto answer = runtime_.auth_api->answer_non_route(match, target.query);
@@ -444,8 +445,8 @@ asio::awaitable<bool> ClientSession::answer_route(const routes::RouteMatch& matc
   phase_ = Phase::handling;
   deadline_.clear();  // the blocking pool bounds its own work (database timeouts)
   auto& auth_api = *runtime_.auth_api;
-  const auto answer =
-      co_await run_blocking(worker_.pools().auth_api, [&auth_api, &match, &api] { return auth_api.handle(match, api); });
+  const auto answer = co_await run_blocking(
+      worker_.pools().auth_api, [&auth_api, &match, &api] { return auth_api.handle(match, api); });
   co_return co_await write_answer(answer, can_keep_alive());
 }
 
@@ -477,9 +478,9 @@ asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarge
   } else if (auth_.status == authcore::AuthStatus::unavailable) {
     result = AuthResult::unavailable;
   }
-  metrics().count_auth(result == AuthResult::authenticated || result == AuthResult::inactive ? auth_.backend_index
-                                                                                              : -1,
-                       result);
+  metrics().count_auth(
+      result == AuthResult::authenticated || result == AuthResult::inactive ? auth_.backend_index : -1,
+      result);
 
   const auto& policy = *policies_->access;
   if (auth_.status == authcore::AuthStatus::unavailable) {
@@ -587,8 +588,10 @@ void ClientSession::build_upstream_request(const NormalizedTarget& target, const
   if (host.empty()) append_header(out, "Host", settings_.upstream_host);
 
   out.append(worker_.identity_headers().lines_for(headers, user));  // serialized once per user and worker
-  append_header(out, "X-Forwarded-For", headers.forwarded_for(prior_forwarded_for, client_address_, trusted_proxy_));
-  append_header(out, "X-Forwarded-Proto", trusted_proxy_ && !forwarded_proto.empty() ? forwarded_proto : "http");
+  append_header(out, "X-Forwarded-For",
+                headers.forwarded_for(prior_forwarded_for, client_address_, trusted_proxy_));
+  append_header(out, "X-Forwarded-Proto",
+                trusted_proxy_ && !forwarded_proto.empty() ? forwarded_proto : "http");
   if (trusted_proxy_ && !forwarded_host.empty()) {
     append_header(out, "X-Forwarded-Host", forwarded_host);
   } else if (!host.empty()) {
@@ -644,7 +647,8 @@ asio::awaitable<bool> ClientSession::forward(const NormalizedTarget& target, con
     }
 
     phase_ = Phase::relaying;
-    if (auto ec = co_await write_all(upstream_->socket, request_head_, deadline_, settings_.response_timeout)) {
+    if (auto ec =
+            co_await write_all(upstream_->socket, request_head_, deadline_, settings_.response_timeout)) {
       drop_upstream();
       if (reused) continue;  // nothing of the body is read yet: safe to replay on a fresh connection
       co_return co_await answer_detail(502, "Bad Gateway", can_keep_alive());
@@ -660,9 +664,9 @@ asio::awaitable<bool> ClientSession::forward(const NormalizedTarget& target, con
           if (co_await write_all(client_, kContinue, deadline_, settings_.idle_timeout)) co_return false;
         }
       }
-      const auto relayed =
-          co_await relay_body<true>(*parser_, client_, buffer_, upstream_->socket, request_framing, {},
-                                    relay_buffer_, deadline_, {settings_.idle_timeout, settings_.response_timeout});
+      const auto relayed = co_await relay_body<true>(*parser_, client_, buffer_, upstream_->socket,
+                                                     request_framing, {}, relay_buffer_, deadline_,
+                                                     {settings_.idle_timeout, settings_.response_timeout});
       if (relayed.read_failed) {
         // The client stopped sending (or sent a bad chunk): nothing sensible reaches the upstream.
         drop_upstream();
@@ -688,8 +692,8 @@ asio::awaitable<bool> ClientSession::forward(const NormalizedTarget& target, con
       response_parser_->header_limit(kUpstreamHeaderLimit);
       response_parser_->body_limit(boost::none);
       if (head_request_) response_parser_->skip(true);
-      auto [read_ec, n] = co_await http::async_read_header(upstream_->socket, upstream_->buffer,
-                                                           *response_parser_, nothrow);
+      auto [read_ec, n] =
+          co_await http::async_read_header(upstream_->socket, upstream_->buffer, *response_parser_, nothrow);
       ec = read_ec;
       if (ec) break;
       const int status = response_parser_->get().result_int();
@@ -707,8 +711,7 @@ asio::awaitable<bool> ClientSession::forward(const NormalizedTarget& target, con
     }
     break;
   }
-  record_.upstream_ms =
-      std::chrono::duration<double, std::milli>(Clock::now() - upstream_start).count();
+  record_.upstream_ms = std::chrono::duration<double, std::milli>(Clock::now() - upstream_start).count();
   metrics().observe_upstream_latency(Clock::now() - upstream_start);
   co_return co_await relay_response(websocket);
 }
@@ -758,7 +761,8 @@ void ClientSession::build_response_head(bool& body_expected, Framing& framing) {
   if (!body_expected) {
     framing = Framing::none;
     // A 1xx/204/304 or HEAD answer carries no framing of its own.
-    if (!head_request_ && status != 204 && status != 304 && status >= 200) out.append("Content-Length: 0\r\n");
+    if (!head_request_ && status != 204 && status != 304 && status >= 200)
+      out.append("Content-Length: 0\r\n");
   } else if (!response_parser_->chunked() && response_parser_->content_length()) {
     framing = Framing::content_length;
     out.append("Content-Length: ");
@@ -811,9 +815,9 @@ asio::awaitable<bool> ClientSession::relay_response(bool websocket) {
       co_return false;
     }
   } else {
-    const auto relayed = co_await relay_body<false>(*response_parser_, upstream_->socket, upstream_->buffer, client_,
-                                                    framing, response_head_, relay_buffer_, deadline_,
-                                                    {settings_.response_timeout, settings_.idle_timeout});
+    const auto relayed = co_await relay_body<false>(
+        *response_parser_, upstream_->socket, upstream_->buffer, client_, framing, response_head_,
+        relay_buffer_, deadline_, {settings_.response_timeout, settings_.idle_timeout});
     if (relayed.ec) {
       // The response is cut: the client must see the connection end, not a short body.
       drop_upstream();
@@ -883,7 +887,8 @@ void ClientSession::finish_request() {
     entry.status = record_.status;
     if (auth_.user && auth_.user->is_active) entry.user_id = auth_.user->id;
     const auto& backends = runtime_.authenticator->backends();
-    if (auth_.user && auth_.backend_index >= 0 && static_cast<std::size_t>(auth_.backend_index) < backends.size()) {
+    if (auth_.user && auth_.backend_index >= 0 &&
+        static_cast<std::size_t>(auth_.backend_index) < backends.size()) {
       entry.backend = backends[static_cast<std::size_t>(auth_.backend_index)].name;
     }
     entry.upstream_ms = record_.upstream_ms;

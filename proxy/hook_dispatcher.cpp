@@ -111,7 +111,7 @@ class HookDispatcher::Loop : public std::enable_shared_from_this<Loop> {
 
   std::shared_ptr<Core> core_;
   asio::any_io_executor executor_;
-  asio::steady_timer* stop_timer_ = nullptr;  // watch_stop_deadline's, while it runs
+  asio::steady_timer* stop_timer_ = nullptr;          // watch_stop_deadline's, while it runs
   std::unordered_map<std::string, UserQueue> users_;  // references stay valid across inserts
   std::deque<std::string> ready_;                     // users with events and no lane
   std::vector<Lane*> lanes_;                          // running lanes, to cancel at the stop bound
@@ -159,7 +159,8 @@ void HookDispatcher::Loop::begin_stop(Clock::time_point deadline) {
   stop_deadline_ = deadline;
   // A delivery or backoff started before the stop may end after the bound: cut it
   // there. Lanes started after this bound their own waits by the deadline.
-  if (!lanes_.empty() && !stop_timer_) asio::co_spawn(executor_, watch_stop_deadline(shared_from_this()), asio::detached);
+  if (!lanes_.empty() && !stop_timer_)
+    asio::co_spawn(executor_, watch_stop_deadline(shared_from_this()), asio::detached);
 }
 
 asio::awaitable<void> HookDispatcher::Loop::watch_stop_deadline(std::shared_ptr<Loop> self) {
@@ -250,7 +251,8 @@ asio::awaitable<void> HookDispatcher::Loop::run_lane(std::shared_ptr<Loop> self)
   }
 }
 
-asio::awaitable<HookDispatcher::Loop::Outcome> HookDispatcher::Loop::deliver(Lane& lane, const Pending& pending) {
+asio::awaitable<HookDispatcher::Loop::Outcome> HookDispatcher::Loop::deliver(Lane& lane,
+                                                                             const Pending& pending) {
   Core& core = *core_;
   const std::vector<std::pair<std::string, std::string>> headers = {
       {"Content-Type", "application/json"},
@@ -267,7 +269,8 @@ asio::awaitable<HookDispatcher::Loop::Outcome> HookDispatcher::Loop::deliver(Lan
     Clock::duration attempt_timeout = timeout;
     if (stopping_) attempt_timeout = std::min(attempt_timeout, stop_deadline_ - Clock::now());
     ++attempts;
-    const OutboundResult result = co_await lane.connection.post(core.target, pending.body, headers, attempt_timeout);
+    const OutboundResult result =
+        co_await lane.connection.post(core.target, pending.body, headers, attempt_timeout);
     if (result.ok()) {
       core.delivered.fetch_add(1, std::memory_order_relaxed);
       metrics().count_hook_delivery();
@@ -336,7 +339,8 @@ void HookDispatcher::Shared::enqueue(routes::Event event) noexcept {
     // By user id, so one user's events share one loop and its FIFO.
     const auto& loop = loops[std::hash<std::string>{}(pending.user_id) % loops.size()];
     // An io_context runs what other threads post in posting order: the user's FIFO order.
-    asio::post(loop->executor(), [loop, pending = std::move(pending)]() mutable { loop->accept(std::move(pending)); });
+    asio::post(loop->executor(),
+               [loop, pending = std::move(pending)]() mutable { loop->accept(std::move(pending)); });
   } catch (...) {
     core->queued.fetch_sub(1, std::memory_order_relaxed);
     core->dropped.fetch_add(1, std::memory_order_relaxed);
@@ -360,8 +364,10 @@ HookDispatcher::~HookDispatcher() = default;
 
 void HookDispatcher::start(std::vector<asio::any_io_executor> executors) {
   if (executors.empty()) throw std::invalid_argument("HookDispatcher::start: no executors");
-  if (shared_->started.load(std::memory_order_relaxed)) throw std::logic_error("HookDispatcher::start: called twice");
-  for (const auto& executor : executors) shared_->loops.push_back(std::make_shared<Loop>(shared_->core, executor));
+  if (shared_->started.load(std::memory_order_relaxed))
+    throw std::logic_error("HookDispatcher::start: called twice");
+  for (const auto& executor : executors)
+    shared_->loops.push_back(std::make_shared<Loop>(shared_->core, executor));
   shared_->started.store(true, std::memory_order_release);
 }
 
@@ -379,12 +385,16 @@ void HookDispatcher::stop(Clock::duration bound) {
     asio::post(loop->executor(), [loop, deadline] { loop->begin_stop(deadline); });
 }
 
-std::uint64_t HookDispatcher::delivered() const { return shared_->core->delivered.load(std::memory_order_relaxed); }
+std::uint64_t HookDispatcher::delivered() const {
+  return shared_->core->delivered.load(std::memory_order_relaxed);
+}
 std::uint64_t HookDispatcher::failed() const { return shared_->core->failed.load(std::memory_order_relaxed); }
 std::uint64_t HookDispatcher::failed_attempts() const {
   return shared_->core->failed_attempts.load(std::memory_order_relaxed);
 }
-std::uint64_t HookDispatcher::dropped() const { return shared_->core->dropped.load(std::memory_order_relaxed); }
+std::uint64_t HookDispatcher::dropped() const {
+  return shared_->core->dropped.load(std::memory_order_relaxed);
+}
 std::size_t HookDispatcher::queued() const { return shared_->core->queued.load(std::memory_order_relaxed); }
 
 }  // namespace doorman::proxy

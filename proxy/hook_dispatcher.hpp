@@ -23,12 +23,12 @@ namespace doorman::proxy {
 
 // Delivery limits. Not in the config file: the defaults suit any target; tests shrink them.
 struct HookDispatcherOptions {
-  std::size_t max_queued = 10000;         // events accepted and not yet finished, all users
-  int max_attempts = 6;                   // per event, the first try included
+  std::size_t max_queued = 10000;                // events accepted and not yet finished, all users
+  int max_attempts = 6;                          // per event, the first try included
   std::chrono::milliseconds first_backoff{100};  // doubled after each failed attempt ...
   std::chrono::milliseconds max_backoff{5000};   // ... up to this
-  std::size_t lanes_per_loop = 8;         // concurrent deliveries (connections) per event loop
-  std::uint64_t log_drops_every = 1000;   // the first drop and every Nth after it are logged
+  std::size_t lanes_per_loop = 8;                // concurrent deliveries (connections) per event loop
+  std::uint64_t log_drops_every = 1000;          // the first drop and every Nth after it are logged
 };
 
 class HookDispatcher {

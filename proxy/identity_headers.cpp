@@ -26,7 +26,8 @@ bool folded_equals(std::string_view name, std::string_view folded) {
 }
 
 bool folded_starts_with(std::string_view name, std::string_view folded_prefix) {
-  return name.size() >= folded_prefix.size() && folded_equals(name.substr(0, folded_prefix.size()), folded_prefix);
+  return name.size() >= folded_prefix.size() &&
+         folded_equals(name.substr(0, folded_prefix.size()), folded_prefix);
 }
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) plus proxy-connection (de facto) and
@@ -34,8 +35,8 @@ bool folded_starts_with(std::string_view name, std::string_view folded_prefix) {
 // application behind it must never see (Go's httputil.ReverseProxy drops it too).
 // The caller frames the upstream message itself and re-adds Upgrade for WebSockets.
 constexpr std::array<std::string_view, 8> kHopByHop = {
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    "proxy-authorization",
+    "connection", "keep-alive",        "proxy-connection", "te",
+    "trailer",    "transfer-encoding", "upgrade",          "proxy-authorization",
 };
 
 // The X-Forwarded-* headers doorman sets (appends to, when the client is trusted).
@@ -130,7 +131,8 @@ void append_connection_tokens(std::string_view connection_value, std::vector<std
 }
 
 HeaderPolicy::HeaderPolicy(const config::Config& config)
-    : trusted_(config.forwarding.trusted_proxies), forward_credentials_(config.forwarding.forward_credentials) {
+    : trusted_(config.forwarding.trusted_proxies),
+      forward_credentials_(config.forwarding.forward_credentials) {
   const auto& names = config.identity_headers;
   for (const auto* name : {&names.id, &names.email, &names.superuser, &names.verified}) {
     identity_names_.push_back(*name);
@@ -138,13 +140,14 @@ HeaderPolicy::HeaderPolicy(const config::Config& config)
   }
 }
 
-bool HeaderPolicy::drop_request_header(std::string_view name, const std::vector<std::string>& connection_tokens,
+bool HeaderPolicy::drop_request_header(std::string_view name,
+                                       const std::vector<std::string>& connection_tokens,
                                        bool client_is_trusted_proxy) const {
   if (folded_in(name, kHopByHop)) return true;
   // Identity headers come from doorman only, in whatever spelling the client tried.
-  const bool identity = std::any_of(identity_folded_.begin(), identity_folded_.end(), [&](const std::string& f) {
-    return !f.empty() && folded_equals(name, f);
-  });
+  const bool identity =
+      std::any_of(identity_folded_.begin(), identity_folded_.end(),
+                  [&](const std::string& f) { return !f.empty() && folded_equals(name, f); });
   if (identity) return true;
   // A client that is not a trusted proxy has no say in where the request came from:
   // Forwarded and every X-Forwarded-* (Port, Prefix ... that frameworks also read).
@@ -158,7 +161,8 @@ bool HeaderPolicy::drop_request_header(std::string_view name, const std::vector<
                      [&](const std::string& token) { return folded_equals(name, token); });
 }
 
-std::vector<std::pair<std::string, std::string>> HeaderPolicy::identity_for(const authcore::User* user) const {
+std::vector<std::pair<std::string, std::string>> HeaderPolicy::identity_for(
+    const authcore::User* user) const {
   std::vector<std::pair<std::string, std::string>> headers;
   // An inactive user is no user (DESIGN.md §4): an anonymous path gets no identity for it.
   if (user == nullptr || !user->is_active) return headers;

@@ -48,8 +48,8 @@ class HeaderPolicy {
   bool forward_credentials() const { return forward_credentials_; }
 
  private:
-  std::vector<std::string> identity_names_;         // configured spellings
-  std::vector<std::string> identity_folded_;        // folded
+  std::vector<std::string> identity_names_;   // configured spellings
+  std::vector<std::string> identity_folded_;  // folded
   std::vector<config::Cidr> trusted_;
   bool forward_credentials_ = true;
 };

@@ -70,10 +70,12 @@ InvalidationBus::InvalidationBus(authcore::RedisEndpoint endpoint, std::shared_p
 
 InvalidationBus::~InvalidationBus() { stop(); }
 
-InvalidationBus::ContextPtr InvalidationBus::connect(std::chrono::milliseconds timeout, std::string& error) const {
+InvalidationBus::ContextPtr InvalidationBus::connect(std::chrono::milliseconds timeout,
+                                                     std::string& error) const {
   const timeval tv = to_timeval(timeout);
-  ContextPtr context(endpoint_.unix_path.empty() ? redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, tv)
-                                                 : redisConnectUnixWithTimeout(endpoint_.unix_path.c_str(), tv));
+  ContextPtr context(endpoint_.unix_path.empty()
+                         ? redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, tv)
+                         : redisConnectUnixWithTimeout(endpoint_.unix_path.c_str(), tv));
   if (!context) {
     error = "out of memory";
     return nullptr;
@@ -156,7 +158,8 @@ void InvalidationBus::run_retries() {
       continue;
     }
     // Put the unsent back in front, in order, and wait before the next try.
-    queued_.insert(queued_.begin(), std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(sent)),
+    queued_.insert(queued_.begin(),
+                   std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(sent)),
                    std::make_move_iterator(batch.end()));
     if (queued_.size() > kMaxQueued) {
       queued_.clear();
@@ -232,11 +235,13 @@ void InvalidationBus::run_subscriber() {
         }
         error = context->errstr;
       } else {
-        error = reply && reply->type == REDIS_REPLY_ERROR ? std::string(text_of(*reply)) : std::string(context->errstr);
+        error = reply && reply->type == REDIS_REPLY_ERROR ? std::string(text_of(*reply))
+                                                          : std::string(context->errstr);
       }
     }
     if (!failing) {
-      log_line("not subscribed on " + endpoint_.describe() + " (" + (error.empty() ? "connection lost" : error) +
+      log_line("not subscribed on " + endpoint_.describe() + " (" +
+               (error.empty() ? "connection lost" : error) +
                "); retrying, other replicas' changes show within users.cache_ttl_ms meanwhile");
     }
     failing = true;

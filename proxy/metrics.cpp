@@ -24,8 +24,8 @@ constexpr std::size_t kNoBackendSlot = Metrics::max_backends;  // label "none"
 
 // Upper bounds (le) of the latency histogram, from loopback to the default 60 s response timeout.
 constexpr std::int64_t kLatencyBucketsNs[] = {
-    500'000,     1'000'000,     2'500'000,     5'000'000,     10'000'000,     25'000'000,
-    50'000'000,  100'000'000,   250'000'000,   500'000'000,   1'000'000'000,  2'500'000'000,
+    500'000,       1'000'000,      2'500'000,      5'000'000,      10'000'000,    25'000'000,
+    50'000'000,    100'000'000,    250'000'000,    500'000'000,    1'000'000'000, 2'500'000'000,
     5'000'000'000, 10'000'000'000, 30'000'000'000, 60'000'000'000,
 };
 constexpr std::size_t kBuckets = std::size(kLatencyBucketsNs);
@@ -56,22 +56,29 @@ constexpr Family kFamilies[] = {
     {"doorman_requests_total", Kind::counter, "Requests answered, by route class and status class.",
      Axis::route_class, Axis::status},
     {"doorman_auth_results_total", Kind::counter,
-     "Authentication results of forwarded requests, by deciding backend and outcome.", Axis::backend, Axis::outcome},
+     "Authentication results of forwarded requests, by deciding backend and outcome.", Axis::backend,
+     Axis::outcome},
     {"doorman_upstream_latency_seconds", Kind::histogram,
      "Time from sending a request upstream to receiving its response header."},
     {"doorman_upstream_pool_idle", Kind::gauge, "Idle keep-alive upstream connections, all workers."},
     {"doorman_hook_deliveries_total", Kind::counter, "Events delivered to the hook URL."},
-    {"doorman_hook_failures_total", Kind::counter, "Event hook delivery attempts that failed (each retry counts)."},
+    {"doorman_hook_failures_total", Kind::counter,
+     "Event hook delivery attempts that failed (each retry counts)."},
 };
 static_assert(std::size(kFamilies) == family_count);
 
 constexpr std::size_t axis_size(Axis axis) {
   switch (axis) {
-    case Axis::none: return 1;
-    case Axis::route_class: return std::size(kRouteClasses);
-    case Axis::status: return std::size(kStatusClasses);
-    case Axis::backend: return Metrics::max_backends + 1;
-    case Axis::outcome: return std::size(kAuthResults);
+    case Axis::none:
+      return 1;
+    case Axis::route_class:
+      return std::size(kRouteClasses);
+    case Axis::status:
+      return std::size(kStatusClasses);
+    case Axis::backend:
+      return Metrics::max_backends + 1;
+    case Axis::outcome:
+      return std::size(kAuthResults);
   }
   return 1;
 }
@@ -94,7 +101,8 @@ constexpr std::size_t cell(FamilyId id, std::size_t first = 0, std::size_t secon
 }
 
 std::size_t status_class(int status) {
-  return status >= 100 && status <= 599 ? static_cast<std::size_t>(status / 100 - 1) : std::size(kStatusClasses) - 1;
+  return status >= 100 && status <= 599 ? static_cast<std::size_t>(status / 100 - 1)
+                                        : std::size(kStatusClasses) - 1;
 }
 
 // Shortest round-trip digits, never exponent form: le="0.0005" reads as written.
@@ -123,7 +131,8 @@ struct Label {
   std::string_view value;
 };
 
-void append_sample(std::string& out, std::string_view name, std::initializer_list<Label> labels, std::string_view value) {
+void append_sample(std::string& out, std::string_view name, std::initializer_list<Label> labels,
+                   std::string_view value) {
   out.append(name);
   bool first = true;
   for (const auto& label : labels) {
@@ -140,29 +149,44 @@ void append_sample(std::string& out, std::string_view name, std::initializer_lis
 
 std::string_view axis_label(Axis axis) {
   switch (axis) {
-    case Axis::none: return {};
-    case Axis::route_class: return "route_class";
-    case Axis::status: return "status";
-    case Axis::backend: return "backend";
-    case Axis::outcome: return "outcome";
+    case Axis::none:
+      return {};
+    case Axis::route_class:
+      return "route_class";
+    case Axis::status:
+      return "status";
+    case Axis::backend:
+      return "backend";
+    case Axis::outcome:
+      return "outcome";
   }
   return {};
 }
 
 // The (index, label value) pairs an axis renders: every fixed value, or the
 // configured backends followed by "none".
-std::vector<std::pair<std::size_t, std::string_view>> axis_values(Axis axis, const std::vector<std::string>& backends) {
+std::vector<std::pair<std::size_t, std::string_view>> axis_values(Axis axis,
+                                                                  const std::vector<std::string>& backends) {
   std::vector<std::pair<std::size_t, std::string_view>> values;
   auto fixed = [&](const auto& names) {
     for (std::size_t i = 0; i < std::size(names); ++i) values.emplace_back(i, names[i]);
   };
   switch (axis) {
-    case Axis::none: values.emplace_back(0, std::string_view{}); break;
-    case Axis::route_class: fixed(kRouteClasses); break;
-    case Axis::status: fixed(kStatusClasses); break;
-    case Axis::outcome: fixed(kAuthResults); break;
+    case Axis::none:
+      values.emplace_back(0, std::string_view{});
+      break;
+    case Axis::route_class:
+      fixed(kRouteClasses);
+      break;
+    case Axis::status:
+      fixed(kStatusClasses);
+      break;
+    case Axis::outcome:
+      fixed(kAuthResults);
+      break;
     case Axis::backend:
-      for (std::size_t i = 0; i < backends.size() && i < Metrics::max_backends; ++i) values.emplace_back(i, backends[i]);
+      for (std::size_t i = 0; i < backends.size() && i < Metrics::max_backends; ++i)
+        values.emplace_back(i, backends[i]);
       values.emplace_back(kNoBackendSlot, "none");
       break;
   }
@@ -176,8 +200,12 @@ struct Metrics::Cells {
   // costs far less than a request; per-worker striping can come if profiles say so.
   std::array<std::atomic<std::uint64_t>, kTotalCells> values{};
 
-  void add(std::size_t index, std::uint64_t n = 1) noexcept { values[index].fetch_add(n, std::memory_order_relaxed); }
-  std::uint64_t get(std::size_t index) const noexcept { return values[index].load(std::memory_order_relaxed); }
+  void add(std::size_t index, std::uint64_t n = 1) noexcept {
+    values[index].fetch_add(n, std::memory_order_relaxed);
+  }
+  std::uint64_t get(std::size_t index) const noexcept {
+    return values[index].load(std::memory_order_relaxed);
+  }
 };
 
 Metrics::Metrics() : cells_(std::make_unique<Cells>()) {}
@@ -201,7 +229,8 @@ void Metrics::count_auth(int backend_index, AuthResult result) noexcept {
 void Metrics::observe_upstream_latency(std::chrono::nanoseconds latency) noexcept {
   const std::int64_t ns = std::max<std::int64_t>(latency.count(), 0);
   const auto bucket = static_cast<std::size_t>(
-      std::lower_bound(std::begin(kLatencyBucketsNs), std::end(kLatencyBucketsNs), ns) - std::begin(kLatencyBucketsNs));
+      std::lower_bound(std::begin(kLatencyBucketsNs), std::end(kLatencyBucketsNs), ns) -
+      std::begin(kLatencyBucketsNs));
   const std::size_t base = cell(upstream_latency_seconds);
   cells_->add(base + bucket);  // == kInfSlot past the last bound
   cells_->add(base + kSumSlot, static_cast<std::uint64_t>(ns));
@@ -227,7 +256,11 @@ std::string Metrics::render() const {
     const Family& family = kFamilies[id];
     static constexpr std::string_view kTypes[] = {"counter", "gauge", "histogram"};
     out.append("# HELP ").append(family.name).append(" ").append(family.help).append("\n");
-    out.append("# TYPE ").append(family.name).append(" ").append(kTypes[static_cast<int>(family.kind)]).append("\n");
+    out.append("# TYPE ")
+        .append(family.name)
+        .append(" ")
+        .append(kTypes[static_cast<int>(family.kind)])
+        .append("\n");
 
     if (family.kind == Kind::histogram) {
       // Only unlabelled histograms so far; buckets are rendered cumulative.
@@ -254,10 +287,11 @@ std::string Metrics::render() const {
     for (const auto& [i, first_value] : axis_values(family.first, backends)) {
       for (const auto& [j, second_value] : axis_values(family.second, backends)) {
         const std::uint64_t raw = cells_->get(cell(static_cast<FamilyId>(id), i, j));
-        const std::string value = family.kind == Kind::gauge ? std::to_string(static_cast<std::int64_t>(raw))
-                                                              : std::to_string(raw);
+        const std::string value =
+            family.kind == Kind::gauge ? std::to_string(static_cast<std::int64_t>(raw)) : std::to_string(raw);
         append_sample(out, family.name,
-                      {{axis_label(family.first), first_value}, {axis_label(family.second), second_value}}, value);
+                      {{axis_label(family.first), first_value}, {axis_label(family.second), second_value}},
+                      value);
       }
     }
   }

@@ -7,8 +7,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -73,7 +73,8 @@ void OutboundConnection::cancel() {
 
 asio::awaitable<OutboundResult> OutboundConnection::post(
     const OutboundTarget& target, std::string_view body,
-    const std::vector<std::pair<std::string, std::string>>& headers, std::chrono::steady_clock::duration timeout) {
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    std::chrono::steady_clock::duration timeout) {
   cancelled_ = false;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // Serialized once, so a reconnect sends exactly the same bytes.
@@ -98,7 +99,8 @@ asio::awaitable<OutboundResult> OutboundConnection::post(
 }
 
 asio::awaitable<OutboundConnection::Attempt> OutboundConnection::exchange(
-    const OutboundTarget& target, const std::string& request, std::chrono::steady_clock::time_point deadline) {
+    const OutboundTarget& target, const std::string& request,
+    std::chrono::steady_clock::time_point deadline) {
   Attempt attempt;
   const bool reused = open_;
   if (!open_) {
@@ -109,9 +111,11 @@ asio::awaitable<OutboundConnection::Attempt> OutboundConnection::exchange(
       endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, target.port), target.host,
                                                       std::to_string(target.port));
     } else {
-      std::tie(ec, endpoints) = co_await resolver_.async_resolve(target.host, std::to_string(target.port), nothrow);
+      std::tie(ec, endpoints) =
+          co_await resolver_.async_resolve(target.host, std::to_string(target.port), nothrow);
       if (ec || cancelled_) {
-        attempt.result.error = cancelled_ ? "cancelled" : "cannot resolve " + target.host + ": " + describe(ec);
+        attempt.result.error =
+            cancelled_ ? "cancelled" : "cannot resolve " + target.host + ": " + describe(ec);
         co_return attempt;
       }
     }

@@ -24,10 +24,10 @@ namespace asio = boost::asio;
 
 // Where a request goes: from an absolute http:// URL.
 struct OutboundTarget {
-  std::string host;         // name or address, IPv6 without brackets
+  std::string host;  // name or address, IPv6 without brackets
   std::uint16_t port = 80;
   std::string target = "/";  // path and query
-  std::string host_header;  // "host[:port]" as it goes in Host
+  std::string host_header;   // "host[:port]" as it goes in Host
 };
 
 // Parses "http://host[:port]/path". Returns an error message (empty = fine);
@@ -35,8 +35,8 @@ struct OutboundTarget {
 std::string parse_outbound_url(std::string_view url, OutboundTarget& out);
 
 struct OutboundResult {
-  int status = 0;                 // 0 = no response (see error)
-  std::string error;              // why there was no response: "timeout", "connection refused", ...
+  int status = 0;     // 0 = no response (see error)
+  std::string error;  // why there was no response: "timeout", "connection refused", ...
   bool ok() const { return status >= 200 && status < 300; }
 };
 

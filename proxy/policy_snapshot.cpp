@@ -32,7 +32,8 @@ class Differ {
   }
   // For an optional section: presence first, then its fields.
   template <class T, class Fields>
-  void optional(const std::string& path, const std::optional<T>& a, const std::optional<T>& b, Fields fields) {
+  void optional(const std::string& path, const std::optional<T>& a, const std::optional<T>& b,
+                Fields fields) {
     if (a.has_value() != b.has_value()) {
       changed_.push_back(path);
     } else if (a) {
@@ -82,7 +83,8 @@ void compare_users(Differ& d, const config::UsersConfig& a, const config::UsersC
   d.field("users.invalidation_redis_url", a.invalidation_redis_url, b.invalidation_redis_url);
 }
 
-void compare_backend(Differ& d, const std::string& p, const config::BackendConfig& a, const config::BackendConfig& b) {
+void compare_backend(Differ& d, const std::string& p, const config::BackendConfig& a,
+                     const config::BackendConfig& b) {
   d.field(p + ".name", a.name, b.name);
   const auto& at = a.transport;
   const auto& bt = b.transport;
@@ -106,28 +108,30 @@ void compare_backend(Differ& d, const std::string& p, const config::BackendConfi
   d.field(p + ".strategy.key_prefix", as.key_prefix, bs.key_prefix);
 }
 
-void compare_oauth(Differ& d, const std::string& p, const config::OAuthConfig& a, const config::OAuthConfig& b) {
+void compare_oauth(Differ& d, const std::string& p, const config::OAuthConfig& a,
+                   const config::OAuthConfig& b) {
   d.field(p + ".state_secret", a.state_secret, b.state_secret);
   d.field(p + ".associate", a.associate, b.associate);
   d.field(p + ".csrf_cookie.name", a.csrf_cookie.name, b.csrf_cookie.name);
   d.field(p + ".csrf_cookie.secure", a.csrf_cookie.secure, b.csrf_cookie.secure);
   d.field(p + ".csrf_cookie.httponly", a.csrf_cookie.httponly, b.csrf_cookie.httponly);
   d.field(p + ".csrf_cookie.samesite", a.csrf_cookie.samesite, b.csrf_cookie.samesite);
-  d.list(p + ".providers", a.providers, b.providers, [&d](const std::string& q, const auto& x, const auto& y) {
-    d.field(q + ".name", x.name, y.name);
-    d.field(q + ".kind", x.kind, y.kind);
-    d.field(q + ".client_id", x.client_id, y.client_id);
-    d.field(q + ".client_secret", x.client_secret, y.client_secret);
-    d.field(q + ".backend", x.backend, y.backend);
-    d.field(q + ".associate_by_email", x.associate_by_email, y.associate_by_email);
-    d.field(q + ".is_verified_by_default", x.is_verified_by_default, y.is_verified_by_default);
-    d.field(q + ".redirect_url", x.redirect_url, y.redirect_url);
-    d.field(q + ".scopes", x.scopes, y.scopes);
-    d.field(q + ".issuer", x.issuer, y.issuer);
-    d.field(q + ".authorize_url", x.authorize_url, y.authorize_url);
-    d.field(q + ".token_url", x.token_url, y.token_url);
-    d.field(q + ".userinfo_url", x.userinfo_url, y.userinfo_url);
-  });
+  d.list(p + ".providers", a.providers, b.providers,
+         [&d](const std::string& q, const auto& x, const auto& y) {
+           d.field(q + ".name", x.name, y.name);
+           d.field(q + ".kind", x.kind, y.kind);
+           d.field(q + ".client_id", x.client_id, y.client_id);
+           d.field(q + ".client_secret", x.client_secret, y.client_secret);
+           d.field(q + ".backend", x.backend, y.backend);
+           d.field(q + ".associate_by_email", x.associate_by_email, y.associate_by_email);
+           d.field(q + ".is_verified_by_default", x.is_verified_by_default, y.is_verified_by_default);
+           d.field(q + ".redirect_url", x.redirect_url, y.redirect_url);
+           d.field(q + ".scopes", x.scopes, y.scopes);
+           d.field(q + ".issuer", x.issuer, y.issuer);
+           d.field(q + ".authorize_url", x.authorize_url, y.authorize_url);
+           d.field(q + ".token_url", x.token_url, y.token_url);
+           d.field(q + ".userinfo_url", x.userinfo_url, y.userinfo_url);
+         });
 }
 
 }  // namespace

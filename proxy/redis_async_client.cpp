@@ -30,16 +30,29 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 RedisReply to_reply(const redisReply& raw) {
   RedisReply reply;
   switch (raw.type) {
-    case REDIS_REPLY_STRING: reply.kind = RedisReply::Kind::string; break;
-    case REDIS_REPLY_NIL: reply.kind = RedisReply::Kind::nil; break;
-    case REDIS_REPLY_INTEGER: reply.kind = RedisReply::Kind::integer; break;
-    case REDIS_REPLY_STATUS: reply.kind = RedisReply::Kind::status; break;
-    case REDIS_REPLY_ERROR: reply.kind = RedisReply::Kind::error; break;
-    default: reply.kind = RedisReply::Kind::other; break;
+    case REDIS_REPLY_STRING:
+      reply.kind = RedisReply::Kind::string;
+      break;
+    case REDIS_REPLY_NIL:
+      reply.kind = RedisReply::Kind::nil;
+      break;
+    case REDIS_REPLY_INTEGER:
+      reply.kind = RedisReply::Kind::integer;
+      break;
+    case REDIS_REPLY_STATUS:
+      reply.kind = RedisReply::Kind::status;
+      break;
+    case REDIS_REPLY_ERROR:
+      reply.kind = RedisReply::Kind::error;
+      break;
+    default:
+      reply.kind = RedisReply::Kind::other;
+      break;
   }
   reply.integer = raw.integer;
-  if (raw.str != nullptr && (reply.kind == RedisReply::Kind::string || reply.kind == RedisReply::Kind::status ||
-                             reply.kind == RedisReply::Kind::error)) {
+  if (raw.str != nullptr &&
+      (reply.kind == RedisReply::Kind::string || reply.kind == RedisReply::Kind::status ||
+       reply.kind == RedisReply::Kind::error)) {
     reply.text.assign(raw.str, raw.len);
   }
   return reply;
@@ -144,7 +157,8 @@ asio::awaitable<void> RedisAsyncClient::connect(std::uint64_t generation) {
       if (generation != generation_) co_return;
       error_code ignored;
       socket_.close(ignored);
-      std::tie(ec) = co_await socket_.async_connect(asio::generic::stream_protocol::endpoint(target), nothrow);
+      std::tie(ec) =
+          co_await socket_.async_connect(asio::generic::stream_protocol::endpoint(target), nothrow);
       if (!ec) {
         socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
         break;

@@ -63,7 +63,8 @@ struct RedisClientOptions {
 class RedisAsyncClient {
  public:
   // Connects lazily, on the first command. Use from the executor's thread only.
-  RedisAsyncClient(asio::any_io_executor executor, authcore::RedisEndpoint endpoint, RedisClientOptions options = {});
+  RedisAsyncClient(asio::any_io_executor executor, authcore::RedisEndpoint endpoint,
+                   RedisClientOptions options = {});
   ~RedisAsyncClient();
   RedisAsyncClient(const RedisAsyncClient&) = delete;
   RedisAsyncClient& operator=(const RedisAsyncClient&) = delete;
@@ -98,11 +99,13 @@ class RedisAsyncClient {
   };
   template <class Handler>
   struct HandlerWaiter final : Waiter {
-    HandlerWaiter(Handler h, asio::any_io_executor fallback) : handler(std::move(h)), fallback_executor(fallback) {}
+    HandlerWaiter(Handler h, asio::any_io_executor fallback)
+        : handler(std::move(h)), fallback_executor(fallback) {}
     void complete(RedisResult result) override {
       // Posted, never run inline: the waiting coroutine must not resume inside the read loop.
       auto executor = asio::get_associated_executor(handler, fallback_executor);
-      asio::post(executor, [h = std::move(handler), r = std::move(result)]() mutable { std::move(h)(std::move(r)); });
+      asio::post(executor,
+                 [h = std::move(handler), r = std::move(result)]() mutable { std::move(h)(std::move(r)); });
     }
     Handler handler;
     asio::any_io_executor fallback_executor;

@@ -9,8 +9,8 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/error.hpp>
 #include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include <algorithm>
@@ -43,8 +43,8 @@ struct Pieces {
     std::size_t first = 0;
     while (first < count && n >= buffers[first].size()) n -= buffers[first++].size();
     if (first < count) buffers[first] += n;
-    std::copy(buffers.begin() + static_cast<std::ptrdiff_t>(first), buffers.begin() + static_cast<std::ptrdiff_t>(count),
-              buffers.begin());
+    std::copy(buffers.begin() + static_cast<std::ptrdiff_t>(first),
+              buffers.begin() + static_cast<std::ptrdiff_t>(count), buffers.begin());
     count -= first;
   }
 };
@@ -52,7 +52,8 @@ struct Pieces {
 // Sends what the socket takes now (MSG_DONTWAIT) and returns how much that was;
 // a full socket buffer is not an error. Writes that fit, which is nearly all of
 // them, then cost one system call and no scheduler round trip.
-std::size_t send_now(asio::ip::tcp::socket& socket, std::span<const asio::const_buffer> buffers, error_code& ec) {
+std::size_t send_now(asio::ip::tcp::socket& socket, std::span<const asio::const_buffer> buffers,
+                     error_code& ec) {
   std::array<iovec, 5> iov;
   const std::size_t count = std::min(buffers.size(), iov.size());
   for (std::size_t i = 0; i < count; ++i) {
@@ -225,9 +226,10 @@ asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_bod
   co_return result;
 }
 
-template asio::awaitable<RelayResult> relay_body<true>(http::parser<true, http::buffer_body>&, asio::ip::tcp::socket&,
-                                                       boost::beast::flat_buffer&, asio::ip::tcp::socket&, Framing,
-                                                       std::string_view, RelayBuffer&, Deadline&, RelayTimeouts);
+template asio::awaitable<RelayResult> relay_body<true>(http::parser<true, http::buffer_body>&,
+                                                       asio::ip::tcp::socket&, boost::beast::flat_buffer&,
+                                                       asio::ip::tcp::socket&, Framing, std::string_view,
+                                                       RelayBuffer&, Deadline&, RelayTimeouts);
 template asio::awaitable<RelayResult> relay_body<false>(http::parser<false, http::buffer_body>&,
                                                         asio::ip::tcp::socket&, boost::beast::flat_buffer&,
                                                         asio::ip::tcp::socket&, Framing, std::string_view,

@@ -29,8 +29,8 @@ struct WorkerRedisClients {
 // flight, so a new Authenticator (a future reload) gets a new table beside it.
 thread_local std::vector<std::unique_ptr<WorkerRedisClients>> t_clients;
 
-RedisAsyncClient& redis_client(Worker& worker, const authcore::Authenticator& authenticator, std::size_t index,
-                               const authcore::RedisStrategy& strategy) {
+RedisAsyncClient& redis_client(Worker& worker, const authcore::Authenticator& authenticator,
+                               std::size_t index, const authcore::RedisStrategy& strategy) {
   WorkerRedisClients* table = nullptr;
   for (const auto& candidate : t_clients) {
     if (candidate->authenticator == &authenticator) table = candidate.get();
@@ -42,7 +42,8 @@ RedisAsyncClient& redis_client(Worker& worker, const authcore::Authenticator& au
     table->by_backend.resize(authenticator.backends().size());
   }
   auto& client = table->by_backend[index];
-  if (!client) client = std::make_unique<RedisAsyncClient>(worker.context().get_executor(), strategy.endpoint());
+  if (!client)
+    client = std::make_unique<RedisAsyncClient>(worker.context().get_executor(), strategy.endpoint());
   return *client;
 }
 
@@ -50,7 +51,8 @@ RedisAsyncClient& redis_client(Worker& worker, const authcore::Authenticator& au
 // token's user id and, when it names one, that user (saving a second trip); for
 // a user load, the user. Default-constructible, as run_blocking needs.
 struct BlockingRead {
-  authcore::Result<std::optional<std::string>, authcore::StrategyError> user_id = std::optional<std::string>();
+  authcore::Result<std::optional<std::string>, authcore::StrategyError> user_id =
+      std::optional<std::string>();
   std::optional<authcore::Result<std::optional<authcore::User>, authcore::StoreError>> user;
 };
 
@@ -100,7 +102,8 @@ asio::awaitable<authcore::AuthOutcome> authenticate_request(Worker& worker,
       return out;
     });
     authenticator.resume_with_token(walk, std::move(read.user_id));
-    if (walk.need == Need::load_user && read.user) authenticator.resume_with_user(walk, std::move(*read.user));
+    if (walk.need == Need::load_user && read.user)
+      authenticator.resume_with_user(walk, std::move(*read.user));
   }
   co_return std::move(walk.outcome);
 }

@@ -14,7 +14,7 @@ namespace doorman::proxy {
 class Worker;
 
 // `credentials` must stay alive until the call completes. Call on the worker's thread.
-boost::asio::awaitable<authcore::AuthOutcome> authenticate_request(Worker& worker,
-                                                                   const authcore::RequestCredentials& credentials);
+boost::asio::awaitable<authcore::AuthOutcome> authenticate_request(
+    Worker& worker, const authcore::RequestCredentials& credentials);
 
 }  // namespace doorman::proxy

@@ -35,7 +35,8 @@ std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
   store->migrate();
   runtime->store = store;
 
-  runtime->cache = std::make_shared<authcore::UserCache>(std::chrono::milliseconds(config->users.cache_ttl_ms));
+  runtime->cache =
+      std::make_shared<authcore::UserCache>(std::chrono::milliseconds(config->users.cache_ttl_ms));
   runtime->authenticator = std::make_shared<authcore::Authenticator>(authcore::build_backends(*config, store),
                                                                      store, runtime->cache);
   // Replicas sharing the database tell each other which users changed (serve() starts the listening side);
@@ -53,7 +54,8 @@ std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
     }
   }
   if (runtime->invalidation_bus) {
-    if (auto endpoint = invalidation_endpoint(*config)) add_redis(runtime->redis_endpoints, std::move(*endpoint));
+    if (auto endpoint = invalidation_endpoint(*config))
+      add_redis(runtime->redis_endpoints, std::move(*endpoint));
   }
   runtime->hasher = std::make_shared<const authcore::PasswordHasher>();
   routes::EventSink events;

@@ -29,7 +29,7 @@ struct Runtime {
   std::shared_ptr<routes::AuthApi> auth_api;
   // Access and header policies: replaced as a whole on SIGHUP (policy_snapshot.hpp).
   std::shared_ptr<PolicyStore> policies;
-  std::shared_ptr<HookDispatcher> hooks;  // null when hooks are disabled
+  std::shared_ptr<HookDispatcher> hooks;              // null when hooks are disabled
   std::shared_ptr<InvalidationBus> invalidation_bus;  // null without Redis: the cache TTL bounds staleness
   // Every distinct Redis this process depends on (redis strategies, the invalidation bus):
   // /readyz pings each. Empty without Redis.

@@ -78,7 +78,8 @@ int serve(std::shared_ptr<Runtime> runtime) {
   const auto& config = *runtime->config;
   if (config.server.tls) {
     // Refuse rather than serve plain HTTP where TLS was asked for.
-    throw std::runtime_error("server.tls: TLS termination is not supported yet; terminate TLS in front of doorman");
+    throw std::runtime_error(
+        "server.tls: TLS termination is not supported yet; terminate TLS in front of doorman");
   }
   // A peer that closed its end must not kill the process on write.
   std::signal(SIGPIPE, SIG_IGN);
@@ -102,7 +103,8 @@ int serve(std::shared_ptr<Runtime> runtime) {
   const int count = worker_count(config);
   std::vector<std::unique_ptr<Worker>> workers;
   workers.reserve(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) workers.push_back(std::make_unique<Worker>(i, runtime, pools, listen, upstream));
+  for (int i = 0; i < count; ++i)
+    workers.push_back(std::make_unique<Worker>(i, runtime, pools, listen, upstream));
   std::unique_ptr<AdminServer> admin;
   std::string admin_text;
   if (config.server.admin_listen && !config.server.admin_listen->empty()) {

@@ -3,9 +3,9 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 
 #include <cerrno>
 
@@ -98,8 +98,8 @@ void UpstreamPool::close_idle() {
 bool peer_closed(tcp::socket& socket) {
   char byte;
   const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) return true;                                // orderly shutdown by the peer
-  if (n > 0) return true;                                 // unsolicited bytes: framing is off
+  if (n == 0) return true;  // orderly shutdown by the peer
+  if (n > 0) return true;   // unsolicited bytes: framing is off
   return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
 

@@ -39,7 +39,8 @@ asio::awaitable<void> copy_stream(tcp::socket& from, boost::beast::flat_buffer& 
 }  // namespace
 
 asio::awaitable<void> run_websocket_tunnel(tcp::socket& client, boost::beast::flat_buffer& client_buffer,
-                                           tcp::socket& upstream, boost::beast::flat_buffer& upstream_buffer) {
+                                           tcp::socket& upstream,
+                                           boost::beast::flat_buffer& upstream_buffer) {
   using namespace asio::experimental::awaitable_operators;
   // Either direction ending ends the tunnel: WebSocket close frames travel before TCP closes.
   co_await (copy_stream(client, client_buffer, upstream) || copy_stream(upstream, upstream_buffer, client));

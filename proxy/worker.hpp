@@ -24,8 +24,8 @@
 
 namespace doorman::proxy {
 
-
-using SessionHook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+using SessionHook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 
 // What the worker needs from a live session. A session unlinks itself when destroyed.
 class SessionBase : public SessionHook {
@@ -51,7 +51,7 @@ struct SessionSettings {
   Clock::duration connect_timeout;
   Clock::duration response_timeout;
   bool access_log = true;
-  std::string upstream_host;             // Host for a request that sent none
+  std::string upstream_host;              // Host for a request that sent none
   std::vector<std::string> cookie_names;  // doorman's cookies (forward_credentials: false)
 };
 

@@ -18,10 +18,10 @@ struct AuthApi::Impl {
 
 AuthApi::AuthApi(config::ConfigPtr config, std::shared_ptr<authcore::Authenticator> authenticator,
                  std::shared_ptr<const authcore::PasswordHasher> hasher, EventSink events)
-    : impl_(std::make_unique<Impl>(Impl{
-          RouteContext{config, std::move(authenticator), std::move(hasher), std::move(events),
-                       std::make_shared<const UserTokens>(config->users)},
-          RouteTable(*config), std::string()})) {
+    : impl_(std::make_unique<Impl>(
+          Impl{RouteContext{config, std::move(authenticator), std::move(hasher), std::move(events),
+                            std::make_shared<const UserTokens>(config->users)},
+               RouteTable(*config), std::string()})) {
   impl_->openapi_json = dump_json(openapi_document(impl_->table, *config));
 }
 
@@ -35,16 +35,26 @@ HttpAnswer AuthApi::handle(const RouteMatch& match, const ApiRequest& request) {
   if (match.kind != RouteMatch::Kind::route) return answer_non_route(match, request.query);
   const RouteContext& context = impl_->context;
   switch (match.route) {
-    case RouteId::login: return handle_login(context, match.backend_index, request);
-    case RouteId::logout: return handle_logout(context, match.backend_index, request);
-    case RouteId::register_: return handle_register(context, request);
-    case RouteId::forgot_password: return handle_forgot_password(context, request);
-    case RouteId::reset_password: return handle_reset_password(context, request);
-    case RouteId::request_verify_token: return handle_request_verify_token(context, request);
-    case RouteId::verify: return handle_verify(context, request);
-    case RouteId::users_me: return handle_users_me(context, request);
-    case RouteId::users_id: return handle_users_id(context, match.path_param, request);
-    case RouteId::openapi: return json_answer(200, impl_->openapi_json);
+    case RouteId::login:
+      return handle_login(context, match.backend_index, request);
+    case RouteId::logout:
+      return handle_logout(context, match.backend_index, request);
+    case RouteId::register_:
+      return handle_register(context, request);
+    case RouteId::forgot_password:
+      return handle_forgot_password(context, request);
+    case RouteId::reset_password:
+      return handle_reset_password(context, request);
+    case RouteId::request_verify_token:
+      return handle_request_verify_token(context, request);
+    case RouteId::verify:
+      return handle_verify(context, request);
+    case RouteId::users_me:
+      return handle_users_me(context, request);
+    case RouteId::users_id:
+      return handle_users_id(context, match.path_param, request);
+    case RouteId::openapi:
+      return json_answer(200, impl_->openapi_json);
   }
   return reason_phrase_answer(404);
 }

@@ -36,10 +36,10 @@ enum class RouteId {
 struct RouteMatch {
   enum class Kind { none, route, method_not_allowed, trailing_slash_redirect } kind = Kind::none;
   RouteId route = RouteId::login;
-  int backend_index = -1;     // login/logout
-  std::string path_param;     // users_id: the raw {id} segment
-  std::string allow;          // method_not_allowed: "GET, PATCH"
-  std::string location;       // trailing_slash_redirect: the route path (query appended by caller)
+  int backend_index = -1;  // login/logout
+  std::string path_param;  // users_id: the raw {id} segment
+  std::string allow;       // method_not_allowed: "GET, PATCH"
+  std::string location;    // trailing_slash_redirect: the route path (query appended by caller)
 };
 
 struct ApiRequest {

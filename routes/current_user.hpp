@@ -16,8 +16,8 @@ namespace doorman::routes {
 
 struct CurrentUser {
   authcore::User user;
-  std::string token;      // the token that authenticated
-  int backend_index = -1; // the backend that read it
+  std::string token;       // the token that authenticated
+  int backend_index = -1;  // the backend that read it
 };
 
 enum class UserLevel { active, superuser };

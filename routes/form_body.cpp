@@ -111,7 +111,8 @@ std::variant<FormFields, HttpAnswer> parse_multipart(std::string_view content_ty
     const std::string end_marker = "\r\n" + delimiter;
     const auto data_end = body.find(end_marker, data_begin);
     if (data_end == std::string_view::npos) return malformed;
-    fields.emplace_back(decode_part_text(*name), decode_part_text(body.substr(data_begin, data_end - data_begin)));
+    fields.emplace_back(decode_part_text(*name),
+                        decode_part_text(body.substr(data_begin, data_end - data_begin)));
     pos = data_end + end_marker.size();
   }
 }

@@ -30,7 +30,8 @@ bool is_json_content_type(std::string_view content_type) {
   // email.message treats a type without exactly one '/' as text/plain.
   if (slash == std::string_view::npos || type.find('/', slash + 1) != std::string_view::npos) return false;
   const std::string_view subtype = type.substr(slash + 1);
-  return iequals_ascii(type.substr(0, slash), "application") && (iequals_ascii(subtype, "json") || iends_with(subtype, "+json"));
+  return iequals_ascii(type.substr(0, slash), "application") &&
+         (iequals_ascii(subtype, "json") || iends_with(subtype, "+json"));
 }
 
 std::variant<JsonBody, HttpAnswer> read_json_body(std::string_view content_type, std::string_view body) {
@@ -50,8 +51,8 @@ std::variant<JsonBody, HttpAnswer> read_json_body(std::string_view content_type,
   } catch (const Json::parse_error& e) {
     // e.byte counts bytes read up to the offending one; Python reports a character offset.
     const std::size_t bytes_before = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
-    return validation_answer({json_invalid_item(count_code_points(text.substr(0, bytes_before)),
-                                                parser_message(e.what()))});
+    return validation_answer(
+        {json_invalid_item(count_code_points(text.substr(0, bytes_before)), parser_message(e.what()))});
   }
   out.kind = JsonBody::Kind::parsed;
   return out;

@@ -17,8 +17,8 @@ struct JsonBody {
     raw,     // bytes with a Content-Type that is not JSON: not parsed
     parsed,
   } kind = Kind::absent;
-  Json value;             // parsed
-  std::string_view raw;   // raw: the body bytes
+  Json value;            // parsed
+  std::string_view raw;  // raw: the body bytes
 };
 
 // What Python's email.message would call maintype "application" and subtype

@@ -18,7 +18,9 @@ namespace {
 
 Json ref(std::string_view schema) { return Json{{"$ref", "#/components/schemas/" + std::string(schema)}}; }
 
-Json nullable(Json schema) { return Json{{"anyOf", Json::array({std::move(schema), Json{{"type", "null"}}})}}; }
+Json nullable(Json schema) {
+  return Json{{"anyOf", Json::array({std::move(schema), Json{{"type", "null"}}})}};
+}
 
 Json typed(std::string_view type, std::string_view title) { return Json{{"type", type}, {"title", title}}; }
 
@@ -56,10 +58,12 @@ struct Example {
   bool code_reason = false;  // the *_INVALID_PASSWORD {"code","reason"} shape
 };
 
-Json error_response(std::string_view description, const std::vector<Example>& examples, const config::Config& config) {
+Json error_response(std::string_view description, const std::vector<Example>& examples,
+                    const config::Config& config) {
   Json listed = Json::object();
   for (const Example& e : examples) {
-    const Json detail = e.code_reason ? Json{{"code", e.code}, {"reason", example_policy_reason(config)}} : Json(e.code);
+    const Json detail =
+        e.code_reason ? Json{{"code", e.code}, {"reason", example_policy_reason(config)}} : Json(e.code);
     listed[std::string(e.code)] = Json{{"summary", e.summary}, {"value", Json{{"detail", detail}}}};
   }
   Json content = Json{{"schema", ref("ErrorModel")}, {"examples", std::move(listed)}};
@@ -96,15 +100,16 @@ Json path_parameters(std::string_view path) {
   Json parameters = Json::array();
   for (std::size_t open = path.find('{'); open != std::string_view::npos; open = path.find('{', open + 1)) {
     const std::string name(path.substr(open + 1, path.find('}', open) - open - 1));
-    parameters.push_back(Json{{"name", name}, {"in", "path"}, {"required", true},
-                              {"schema", typed("string", python_title(name))}});
+    parameters.push_back(Json{
+        {"name", name}, {"in", "path"}, {"required", true}, {"schema", typed("string", python_title(name))}});
   }
   return parameters;
 }
 
 Json login_form_schema() {
   Json properties = Json::object();
-  properties["grant_type"] = with(nullable(Json{{"type", "string"}, {"pattern", "^password$"}}), "title", "Grant Type");
+  properties["grant_type"] =
+      with(nullable(Json{{"type", "string"}, {"pattern", "^password$"}}), "title", "Grant Type");
   properties["username"] = typed("string", "Username");
   properties["password"] = with(typed("string", "Password"), "format", "password");
   properties["scope"] = with(typed("string", "Scope"), "default", "");
@@ -134,7 +139,7 @@ Json error_without_examples(std::string_view description) {
 struct Operation {
   std::string name;  // the fastapi-users route name
   std::string tag;
-  Json request_body;   // null: none
+  Json request_body;  // null: none
   Json responses = Json::object();
   bool authenticated = false;
 };
@@ -142,14 +147,17 @@ struct Operation {
 Operation describe(const RouteEntry& entry, const config::Config& config) {
   Operation op;
   const bool patch = entry.method == "PATCH";
-  const auto add = [&op](int status, Json response) { op.responses[std::to_string(status)] = std::move(response); };
+  const auto add = [&op](int status, Json response) {
+    op.responses[std::to_string(status)] = std::move(response);
+  };
   switch (entry.route) {
     case RouteId::login: {
       const auto& backend = config.auth.backends.at(entry.backend_index);
       op.name = "auth:" + backend.name + ".login";
       op.tag = "auth";
-      op.request_body = Json{{"content", Json{{"application/x-www-form-urlencoded", Json{{"schema", login_form_schema()}}}}},
-                             {"required", true}};
+      op.request_body = Json{
+          {"content", Json{{"application/x-www-form-urlencoded", Json{{"schema", login_form_schema()}}}}},
+          {"required", true}};
       if (backend.transport.type == config::TransportKind::bearer)
         add(200, success(ref("BearerResponse")));
       else
@@ -191,8 +199,9 @@ Operation describe(const RouteEntry& entry, const config::Config& config) {
     case RouteId::reset_password:
       op.name = "reset:reset_password";
       op.tag = "auth";
-      op.request_body = embedded_body("Body_reset_reset_password",
-                                      {{"token", typed("string", "Token")}, {"password", typed("string", "Password")}});
+      op.request_body =
+          embedded_body("Body_reset_reset_password",
+                        {{"token", typed("string", "Token")}, {"password", typed("string", "Password")}});
       add(200, success(Json::object()));
       add(400, error_response("Bad Request",
                               {{"RESET_PASSWORD_BAD_TOKEN", "Bad or expired token."},
@@ -213,7 +222,8 @@ Operation describe(const RouteEntry& entry, const config::Config& config) {
       op.request_body = embedded_body("Body_verify_verify", {{"token", typed("string", "Token")}});
       add(200, success(ref("UserRead")));
       add(400, error_response("Bad Request",
-                              {{"VERIFY_USER_BAD_TOKEN", "Bad token, not existing user or not the e-mail currently set for the user."},
+                              {{"VERIFY_USER_BAD_TOKEN",
+                                "Bad token, not existing user or not the e-mail currently set for the user."},
                                {"VERIFY_USER_ALREADY_VERIFIED", "The user is already verified."}},
                               config));
       add(422, validation_error_response());
@@ -233,10 +243,11 @@ Operation describe(const RouteEntry& entry, const config::Config& config) {
       }
       if (patch) {
         op.request_body = json_body(ref("UserUpdate"));
-        add(400, error_response("Bad Request",
-                                {{"UPDATE_USER_EMAIL_ALREADY_EXISTS", "A user with this email already exists."},
-                                 {"UPDATE_USER_INVALID_PASSWORD", "Password validation failed.", true}},
-                                config));
+        add(400,
+            error_response("Bad Request",
+                           {{"UPDATE_USER_EMAIL_ALREADY_EXISTS", "A user with this email already exists."},
+                            {"UPDATE_USER_INVALID_PASSWORD", "Password validation failed.", true}},
+                           config));
       }
       add(401, error_without_examples("Missing token or inactive user."));
       if (by_id)
@@ -281,28 +292,34 @@ Json components(const config::Config& config) {
   Json update = Json::object();
   update["password"] = with(nullable(Json{{"type", "string"}}), "title", "Password");
   update["email"] = with(nullable(Json{{"type", "string"}, {"format", "email"}}), "title", "Email");
-  for (const auto& [key, title] : {std::pair{"is_active", "Is Active"}, std::pair{"is_superuser", "Is Superuser"},
-                                   std::pair{"is_verified", "Is Verified"}})
+  for (const auto& [key, title] :
+       {std::pair{"is_active", "Is Active"}, std::pair{"is_superuser", "Is Superuser"},
+        std::pair{"is_verified", "Is Verified"}})
     update[key] = with(nullable(Json{{"type", "boolean"}}), "title", title);
   schemas["UserUpdate"] = object_schema("UserUpdate", std::move(update), {});
 
   Json bearer = Json::object();
   bearer["access_token"] = typed("string", "Access Token");
   bearer["token_type"] = typed("string", "Token Type");
-  schemas["BearerResponse"] = object_schema("BearerResponse", std::move(bearer), {"access_token", "token_type"});
+  schemas["BearerResponse"] =
+      object_schema("BearerResponse", std::move(bearer), {"access_token", "token_type"});
 
   Json error = Json::object();
-  error["detail"] = Json{{"anyOf", Json::array({Json{{"type", "string"}},
-                                                 Json{{"additionalProperties", Json{{"type", "string"}}}, {"type", "object"}}})},
-                         {"title", "Detail"}};
+  error["detail"] = Json{
+      {"anyOf", Json::array({Json{{"type", "string"}},
+                             Json{{"additionalProperties", Json{{"type", "string"}}}, {"type", "object"}}})},
+      {"title", "Detail"}};
   schemas["ErrorModel"] = object_schema("ErrorModel", std::move(error), {"detail"});
 
   Json validation = Json::object();
-  validation["loc"] = Json{{"items", Json{{"anyOf", Json::array({Json{{"type", "string"}}, Json{{"type", "integer"}}})}}},
-                           {"type", "array"}, {"title", "Location"}};
+  validation["loc"] =
+      Json{{"items", Json{{"anyOf", Json::array({Json{{"type", "string"}}, Json{{"type", "integer"}}})}}},
+           {"type", "array"},
+           {"title", "Location"}};
   validation["msg"] = typed("string", "Message");
   validation["type"] = typed("string", "Error Type");
-  schemas["ValidationError"] = object_schema("ValidationError", std::move(validation), {"loc", "msg", "type"});
+  schemas["ValidationError"] =
+      object_schema("ValidationError", std::move(validation), {"loc", "msg", "type"});
   Json http_validation = Json::object();
   http_validation["detail"] = Json{{"items", ref("ValidationError")}, {"type", "array"}, {"title", "Detail"}};
   schemas["HTTPValidationError"] = object_schema("HTTPValidationError", std::move(http_validation), {});
@@ -312,10 +329,12 @@ Json components(const config::Config& config) {
   for (const auto& backend : config.auth.backends) {
     if (backend.transport.type == config::TransportKind::bearer) {
       const std::string token_url = config.routes.auth_prefix + "/" + backend.name + "/login";
-      security[backend.name] = Json{{"type", "oauth2"},
-                                    {"flows", Json{{"password", Json{{"scopes", Json::object()}, {"tokenUrl", token_url}}}}}};
+      security[backend.name] =
+          Json{{"type", "oauth2"},
+               {"flows", Json{{"password", Json{{"scopes", Json::object()}, {"tokenUrl", token_url}}}}}};
     } else {
-      security[backend.name] = Json{{"type", "apiKey"}, {"in", "cookie"}, {"name", backend.transport.cookie_name}};
+      security[backend.name] =
+          Json{{"type", "apiKey"}, {"in", "cookie"}, {"name", backend.transport.cookie_name}};
     }
   }
   return Json{{"schemas", std::move(schemas)}, {"securitySchemes", std::move(security)}};
@@ -334,16 +353,19 @@ Json openapi_document(const RouteTable& table, const config::Config& config) {
     std::replace(summary.begin(), summary.end(), '_', ' ');
     operation["summary"] = python_title(summary);
     operation["operationId"] = operation_id(op.name, entry.path, entry.method);
-    if (Json parameters = path_parameters(entry.path); !parameters.empty()) operation["parameters"] = std::move(parameters);
+    if (Json parameters = path_parameters(entry.path); !parameters.empty())
+      operation["parameters"] = std::move(parameters);
     if (!op.request_body.is_null()) operation["requestBody"] = std::move(op.request_body);
     operation["responses"] = std::move(op.responses);
     if (op.authenticated) {
       Json security = Json::array();
-      for (const auto& backend : config.auth.backends) security.push_back(Json{{backend.name, Json::array()}});
+      for (const auto& backend : config.auth.backends)
+        security.push_back(Json{{backend.name, Json::array()}});
       operation["security"] = std::move(security);
     }
     std::string method;
-    for (const char c : entry.method) method += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char c : entry.method)
+      method += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     paths[entry.path][method] = std::move(operation);
   }
   Json document = Json::object();

@@ -11,7 +11,8 @@ std::optional<std::string> password_policy_violation(std::string_view password, 
   if (min_length > 0 && count_code_points(password) < static_cast<std::size_t>(min_length))
     return "Password should be at least " + std::to_string(min_length) + " characters";
   // Upstream's `user.email in password`: exact, case-sensitive substring.
-  if (!email.empty() && password.find(email) != std::string_view::npos) return "Password should not contain e-mail";
+  if (!email.empty() && password.find(email) != std::string_view::npos)
+    return "Password should not contain e-mail";
   return std::nullopt;
 }
 

@@ -52,7 +52,8 @@ HttpAnswer handle_reset_password(const RouteContext& context, const ApiRequest& 
   if (!user.is_active) return bad_token();
 
   // Upstream checks the policy against the user as stored.
-  if (auto reason = password_policy_violation(*password, user.email, context.config->users.password_min_length))
+  if (auto reason =
+          password_policy_violation(*password, user.email, context.config->users.password_min_length))
     return code_reason_answer(400, "RESET_PASSWORD_INVALID_PASSWORD", *reason);
 
   // Neither sessions nor is_verified change; the new salt kills this token.

@@ -68,8 +68,8 @@ void RouteTable::add(std::string path, std::string_view method, RouteId route, i
 
 RouteMatch RouteTable::match(std::string_view method, std::string_view path) const {
   RouteMatch out;
-  const bool under_prefix =
-      std::any_of(prefixes_.begin(), prefixes_.end(), [&](const std::string& p) { return path.starts_with(p); });
+  const bool under_prefix = std::any_of(prefixes_.begin(), prefixes_.end(),
+                                        [&](const std::string& p) { return path.starts_with(p); });
   if (!under_prefix) return out;
 
   const RouteEntry* other_method = nullptr;

@@ -19,7 +19,7 @@ struct RouteEntry {
   std::string path;         // a "{name}" segment matches one non-empty segment (Starlette's [^/]+)
   std::string_view method;  // one method per entry, as each FastAPI route has its own
   RouteId route;
-  int backend_index = -1;   // login/logout
+  int backend_index = -1;  // login/logout
 };
 
 class RouteTable {

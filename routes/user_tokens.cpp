@@ -15,7 +15,8 @@ void add_expiry(nlohmann::ordered_json& claims, int lifetime_seconds) {
   claims["exp"] = now.time_since_epoch().count() + lifetime_seconds;
 }
 
-std::optional<nlohmann::json> decode(const authcore::JwtKey& key, std::string_view token, std::string_view audience) {
+std::optional<nlohmann::json> decode(const authcore::JwtKey& key, std::string_view token,
+                                     std::string_view audience) {
   auto claims = key.verify(token, audience, std::chrono::system_clock::now());
   if (!claims) return std::nullopt;
   return std::move(claims).value();
@@ -50,7 +51,8 @@ std::optional<VerifyClaims> UserTokens::read_verify_token(std::string_view token
   return VerifyClaims{string_claim(*claims, "sub"), string_claim(*claims, "email")};
 }
 
-std::string UserTokens::reset_token(const authcore::User& user, const authcore::PasswordHasher& hasher) const {
+std::string UserTokens::reset_token(const authcore::User& user,
+                                    const authcore::PasswordHasher& hasher) const {
   nlohmann::ordered_json claims;
   claims["sub"] = user.id;
   claims["password_fgpt"] = hasher.hash(user.hashed_password);

@@ -42,7 +42,8 @@ HttpAnswer update_user(const RouteContext& context, const JsonBody& body, const 
   // Password before email, so a bad password wins when both are bad. Upstream
   // checks the policy against the user as stored (the old email).
   if (password) {
-    if (auto reason = password_policy_violation(*password, before.email, context.config->users.password_min_length))
+    if (auto reason =
+            password_policy_violation(*password, before.email, context.config->users.password_min_length))
       return code_reason_answer(400, "UPDATE_USER_INVALID_PASSWORD", *reason);
   }
   const bool email_changes = email && *email != before.email;
@@ -54,7 +55,8 @@ HttpAnswer update_user(const RouteContext& context, const JsonBody& body, const 
   }
 
   authcore::User after = before;
-  if (password) after.hashed_password = context.hasher->hash(*password);  // after every check: hashing is the slow part
+  if (password)
+    after.hashed_password = context.hasher->hash(*password);  // after every check: hashing is the slow part
   if (email_changes) {
     after.email = *email;
     after.is_verified = false;
@@ -77,9 +79,12 @@ HttpAnswer update_user(const RouteContext& context, const JsonBody& body, const 
     auto updated = context.store().update(after);
     if (!updated) {
       switch (updated.error()) {
-        case authcore::StoreError::duplicate_email: return email_exists();
-        case authcore::StoreError::not_found: return reason_phrase_answer(gone);
-        case authcore::StoreError::unavailable: return reason_phrase_answer(503);
+        case authcore::StoreError::duplicate_email:
+          return email_exists();
+        case authcore::StoreError::not_found:
+          return reason_phrase_answer(gone);
+        case authcore::StoreError::unavailable:
+          return reason_phrase_answer(503);
       }
     }
     after = std::move(updated).value();
@@ -101,7 +106,8 @@ HttpAnswer patch_me(const RouteContext& context, const ApiRequest& request) {
   if (auto* answer = std::get_if<HttpAnswer>(&read)) return std::move(*answer);
   auto current = current_user(context, request.credentials);
   if (auto* answer = std::get_if<HttpAnswer>(&current)) return std::move(*answer);
-  return update_user(context, std::get<JsonBody>(read), std::get<CurrentUser>(current).user, UpdateScope::safe,
+  return update_user(context, std::get<JsonBody>(read), std::get<CurrentUser>(current).user,
+                     UpdateScope::safe,
                      401);  // the current user deleted meanwhile
 }
 

@@ -54,8 +54,7 @@ constexpr std::uint32_t header_limit_bytes = 1024 * 1024;
 // Keep-alive connections idle longer than this are closed so a crashed client
 // cannot pin a coroutine forever; far above any test's or bench's pause.
 constexpr auto idle_timeout = 300s;
-constexpr std::string_view empty_sha256 =
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+constexpr std::string_view empty_sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 struct options {
   std::string host = "127.0.0.1";
@@ -81,13 +80,15 @@ options parse_options(int argc, char** argv) {
       auto colon = listen.rfind(':');
       if (colon == std::string_view::npos) usage("--listen wants HOST:PORT");
       std::string_view host = listen.substr(0, colon);
-      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
       opts.host = host.empty() ? "0.0.0.0" : std::string(host);
       opts.port = std::string(listen.substr(colon + 1));
     } else if (arg == "--threads") {
       std::string_view v = value();
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), opts.threads);
-      if (ec != std::errc{} || p != v.data() + v.size() || opts.threads == 0) usage("--threads wants a positive integer");
+      if (ec != std::errc{} || p != v.data() + v.size() || opts.threads == 0)
+        usage("--threads wants a positive integer");
     } else if (arg == "-h" || arg == "--help") {
       usage("help");
     } else {
@@ -130,7 +131,8 @@ std::string_view query_param(std::string_view query, std::string_view name) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (pair.substr(0, eq) == name)
+      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
@@ -386,7 +388,8 @@ net::awaitable<void> serve(tcp::socket socket) {
 // Accepts on one socket and hands each connection to the next worker
 // io_context in turn: an even spread even with few connections, which
 // SO_REUSEPORT's hashing does not give.
-net::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::vector<std::unique_ptr<net::io_context>>& workers) {
+net::awaitable<void> accept_loop(tcp::acceptor& acceptor,
+                                 std::vector<std::unique_ptr<net::io_context>>& workers) {
   std::size_t next = 0;
   for (;;) {
     auto& target = *workers[next];
@@ -415,20 +418,24 @@ int main(int argc, char** argv) {
   tcp::acceptor acceptor(main_ctx);
   try {
     tcp::resolver resolver(main_ctx);
-    auto results = resolver.resolve(opts.host, opts.port, tcp::resolver::passive | tcp::resolver::numeric_service);
+    auto results =
+        resolver.resolve(opts.host, opts.port, tcp::resolver::passive | tcp::resolver::numeric_service);
     tcp::endpoint endpoint = results.begin()->endpoint();
     acceptor.open(endpoint.protocol());
     acceptor.set_option(net::socket_base::reuse_address(true));
     acceptor.bind(endpoint);
     acceptor.listen(net::socket_base::max_listen_connections);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "echo-upstream: cannot listen on %s:%s: %s\n", opts.host.c_str(), opts.port.c_str(), e.what());
+    std::fprintf(stderr, "echo-upstream: cannot listen on %s:%s: %s\n", opts.host.c_str(), opts.port.c_str(),
+                 e.what());
     return 1;
   }
 
   auto local = acceptor.local_endpoint();
-  std::string shown_host = local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string();
-  std::fprintf(stderr, "echo-upstream: listening on %s:%u\n", shown_host.c_str(), static_cast<unsigned>(local.port()));
+  std::string shown_host =
+      local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string();
+  std::fprintf(stderr, "echo-upstream: listening on %s:%u\n", shown_host.c_str(),
+               static_cast<unsigned>(local.port()));
   std::fflush(stderr);
 
   net::signal_set signals(main_ctx, SIGINT, SIGTERM);

@@ -24,7 +24,8 @@ using namespace std::chrono;
 // A strategy whose tokens are looked up in a table; "down" makes reads unavailable.
 class TableStrategy final : public Strategy {
  public:
-  TableStrategy(std::map<std::string, std::string> ids, bool non_blocking) : ids_(std::move(ids)), non_blocking_(non_blocking) {}
+  TableStrategy(std::map<std::string, std::string> ids, bool non_blocking)
+      : ids_(std::move(ids)), non_blocking_(non_blocking) {}
 
   bool down = false;
   int reads = 0;
@@ -68,7 +69,8 @@ doorman::config::TransportConfig cookie_transport_config() {
 struct Setup {
   std::shared_ptr<FakeUserStore> store = std::make_shared<FakeUserStore>();
   std::shared_ptr<TableStrategy> jwt = std::make_shared<TableStrategy>(
-      std::map<std::string, std::string>{{"jwt-alice", kAlice}, {"jwt-dave", kDave}, {"jwt-ghost", kGhost}}, true);
+      std::map<std::string, std::string>{{"jwt-alice", kAlice}, {"jwt-dave", kDave}, {"jwt-ghost", kGhost}},
+      true);
   std::shared_ptr<TableStrategy> db =
       std::make_shared<TableStrategy>(std::map<std::string, std::string>{{"db-bob", kBob}}, false);
   Authenticator auth;
@@ -158,7 +160,8 @@ TEST_CASE("a cached user is served without blocking and without the store") {
   CHECK(hit->user->id == kAlice);
   CHECK(hit->token == "jwt-alice");
   CHECK(hit->backend_index == 0);
-  CHECK(s.auth.authenticate(creds("Bearer jwt-alice")).status == AuthStatus::authenticated);  // blocking path uses the cache too
+  CHECK(s.auth.authenticate(creds("Bearer jwt-alice")).status ==
+        AuthStatus::authenticated);  // blocking path uses the cache too
   CHECK(s.store->calls == calls);
 
   // No token anywhere, or only non-blocking backends naming nobody: decided without blocking.
@@ -170,7 +173,8 @@ TEST_CASE("a cached user is served without blocking and without the store") {
   CHECK(unknown->status == AuthStatus::no_user);
 
   // A blocking strategy with a token needs the pool.
-  CHECK_FALSE(s.auth.try_authenticate_without_blocking(creds("Bearer nonsense", "fastapiusersauth=db-bob")).has_value());
+  CHECK_FALSE(s.auth.try_authenticate_without_blocking(creds("Bearer nonsense", "fastapiusersauth=db-bob"))
+                  .has_value());
   CHECK(s.db->reads == 0);
 }
 
@@ -203,7 +207,8 @@ TEST_CASE("with the cache disabled every request is resolved on the blocking pat
 }
 
 // Drives a resumable walk the way the proxy does, resolving each need synchronously.
-static AuthOutcome drive(Authenticator& auth, const RequestCredentials& credentials, int* io_steps = nullptr) {
+static AuthOutcome drive(Authenticator& auth, const RequestCredentials& credentials,
+                         int* io_steps = nullptr) {
   AuthWalk walk = auth.begin_walk(credentials);
   while (walk.need != AuthWalk::Need::decided) {
     if (io_steps != nullptr) ++*io_steps;
@@ -219,9 +224,12 @@ static AuthOutcome drive(Authenticator& auth, const RequestCredentials& credenti
 TEST_CASE("the resumable walk decides as authenticate() does, stopping only for I/O") {
   Setup s;
   const std::pair<const char*, const char*> cases[] = {
-      {"Bearer jwt-alice", "fastapiusersauth=db-bob"}, {"", "fastapiusersauth=db-bob"},
-      {"Bearer nonsense", "fastapiusersauth=db-bob"},  {"Bearer jwt-ghost", "fastapiusersauth=db-bob"},
-      {"Bearer jwt-ghost", "fastapiusersauth=nothing"}, {"Bearer jwt-dave", ""},
+      {"Bearer jwt-alice", "fastapiusersauth=db-bob"},
+      {"", "fastapiusersauth=db-bob"},
+      {"Bearer nonsense", "fastapiusersauth=db-bob"},
+      {"Bearer jwt-ghost", "fastapiusersauth=db-bob"},
+      {"Bearer jwt-ghost", "fastapiusersauth=nothing"},
+      {"Bearer jwt-dave", ""},
       {"", ""},
   };
   for (const auto& [authorization, cookie] : cases) {
@@ -318,7 +326,8 @@ TEST_CASE("build_backends: one transport and strategy per configured backend") {
 TEST_CASE("the fastapi-users 14 app's tokens authenticate against its database") {
   const auto& tokens = doorman::test::fixture_tokens();
   doorman::test::TempDir dir;
-  auto store = std::make_shared<SociUserStore>(doorman::test::sqlite_config(doorman::test::copy_fixture_db(dir)));
+  auto store =
+      std::make_shared<SociUserStore>(doorman::test::sqlite_config(doorman::test::copy_fixture_db(dir)));
 
   // The fixture app's two backends: bearer+JWT (10 years) and cookie+database.
   doorman::config::Config config;
@@ -348,6 +357,6 @@ TEST_CASE("the fastapi-users 14 app's tokens authenticate against its database")
   CHECK(carol.backend_index == 1);
 
   // A JWT sent as the cookie is no database token: no user.
-  CHECK(auth.authenticate(creds("", "fastapiusersauth=" + tokens["alice_access_jwt"].get<std::string>())).status ==
-        AuthStatus::no_user);
+  CHECK(auth.authenticate(creds("", "fastapiusersauth=" + tokens["alice_access_jwt"].get<std::string>()))
+            .status == AuthStatus::no_user);
 }

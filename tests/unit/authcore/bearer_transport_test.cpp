@@ -26,10 +26,10 @@ TEST_CASE("bearer token extraction") {
       {"bearer tok", "tok"},
       {"BEARER tok", "tok"},
       {"bEaReR tok", "tok"},
-      {"bearer  tok ", "tok"},       // the rest is stripped
-      {"Bearer a b", "a b"},         // everything after the first space
+      {"bearer  tok ", "tok"},  // the rest is stripped
+      {"Bearer a b", "a b"},    // everything after the first space
       {"Bearer \ttok\t", "tok"},
-      {"Bearer", std::nullopt},      // no space: scheme only
+      {"Bearer", std::nullopt},  // no space: scheme only
       {"Bearer ", std::nullopt},
       {"Bearer    ", std::nullopt},
       {"Basic x", std::nullopt},

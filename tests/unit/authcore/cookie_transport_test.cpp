@@ -78,7 +78,8 @@ TEST_CASE("cookie login answer matches fastapi-users 14 byte for byte") {
 
 TEST_CASE("cookie attributes: order and omissions") {
   CookieTransport defaults(cookie_config());  // upstream defaults: session cookie, Secure
-  CHECK(defaults.login_answer("t").headers[0].second == "fastapiusersauth=t; HttpOnly; Path=/; SameSite=lax; Secure");
+  CHECK(defaults.login_answer("t").headers[0].second ==
+        "fastapiusersauth=t; HttpOnly; Path=/; SameSite=lax; Secure");
   CHECK(defaults.logout_answer().headers[0].second ==
         "fastapiusersauth=\"\"; HttpOnly; Max-Age=0; Path=/; SameSite=lax; Secure");
 
@@ -90,14 +91,17 @@ TEST_CASE("cookie attributes: order and omissions") {
   config.cookie_httponly = false;
   config.cookie_samesite = SameSite::strict;
   CookieTransport custom(config);
-  CHECK(custom.login_answer("t").headers[0].second == "sid=t; Domain=example.com; Max-Age=60; Path=/app; SameSite=strict; Secure");
+  CHECK(custom.login_answer("t").headers[0].second ==
+        "sid=t; Domain=example.com; Max-Age=60; Path=/app; SameSite=strict; Secure");
   const auto logout = custom.logout_answer();
   CHECK(logout.status == 204);
   CHECK_FALSE(logout.has_body);
-  CHECK(logout.headers[0].second == "sid=\"\"; Domain=example.com; Max-Age=0; Path=/app; SameSite=strict; Secure");
+  CHECK(logout.headers[0].second ==
+        "sid=\"\"; Domain=example.com; Max-Age=0; Path=/app; SameSite=strict; Secure");
 
   config.cookie_samesite = SameSite::none;
   config.cookie_domain.reset();
   config.cookie_secure = false;
-  CHECK(CookieTransport(config).login_answer("t").headers[0].second == "sid=t; Max-Age=60; Path=/app; SameSite=none");
+  CHECK(CookieTransport(config).login_answer("t").headers[0].second ==
+        "sid=t; Max-Age=60; Path=/app; SameSite=none");
 }

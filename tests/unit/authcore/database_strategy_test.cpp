@@ -77,12 +77,14 @@ TEST_CASE("a store that is down makes every operation unavailable") {
 
 TEST_CASE("carol's database token from fastapi-users 14 reads with a long lifetime") {
   doorman::test::TempDir dir;
-  auto store = std::make_shared<SociUserStore>(doorman::test::sqlite_config(doorman::test::copy_fixture_db(dir)));
+  auto store =
+      std::make_shared<SociUserStore>(doorman::test::sqlite_config(doorman::test::copy_fixture_db(dir)));
   const auto& tokens = doorman::test::fixture_tokens();
   const std::string token = tokens["carol_database_token"];
   const std::string carol_id = tokens["users"]["carol@example.com"]["id"];
 
-  CHECK(DatabaseStrategy(store, 10 * 365 * 86400).read(token).value() == std::optional<std::string>(carol_id));
+  CHECK(DatabaseStrategy(store, 10 * 365 * 86400).read(token).value() ==
+        std::optional<std::string>(carol_id));
   CHECK(DatabaseStrategy(store, std::nullopt).read(token).value() == std::optional<std::string>(carol_id));
 
   // A token this process writes reads back from the same table, and logout removes it.

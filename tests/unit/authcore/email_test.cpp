@@ -48,10 +48,11 @@ TEST_CASE("valid addresses and their normalised form") {
 TEST_CASE("invalid addresses give email-validator's reason") {
   const std::string long_local(65, 'a');
   const std::string long_label(64, 'b');
-  const std::string long_domain = std::string(63, 'c') + "." + std::string(63, 'd') + "." + std::string(63, 'e') + "." +
-                                  std::string(63, 'f') + ".com";
-  const std::string long_address = std::string(64, 'a') + "@" + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
-                                   std::string(60, 'd') + ".com";  // 64 + 1 + 63+1+63+1+60+4 = 257
+  const std::string long_domain = std::string(63, 'c') + "." + std::string(63, 'd') + "." +
+                                  std::string(63, 'e') + "." + std::string(63, 'f') + ".com";
+  const std::string long_address = std::string(64, 'a') + "@" + std::string(63, 'b') + "." +
+                                   std::string(63, 'c') + "." + std::string(60, 'd') +
+                                   ".com";  // 64 + 1 + 63+1+63+1+60+4 = 257
   const struct {
     std::string input;
     const char* reason;
@@ -63,7 +64,8 @@ TEST_CASE("invalid addresses give email-validator's reason") {
       {"alice@", "There must be something after the @-sign."},
       {"alice@example", "The part after the @-sign is not valid. It should have a period."},
       {"alice@localhost", "The part after the @-sign is not valid. It should have a period."},
-      {"alice@example.123", "The part after the @-sign is not valid. It is not within a valid top-level domain."},
+      {"alice@example.123",
+       "The part after the @-sign is not valid. It is not within a valid top-level domain."},
       {"alice@example.arpa",
        "The part after the @-sign is a special-use or reserved name that cannot be used with email."},
       {"alice@foo.invalid",
@@ -82,7 +84,8 @@ TEST_CASE("invalid addresses give email-validator's reason") {
       {"\"al ice\"@example.com", "Quoting the part before the @-sign is not allowed here."},
       {"\"\"@example.com", "There must be something before the @-sign."},
       {"al ice@example.com", "The email address contains invalid characters before the @-sign: SPACE."},
-      {"a,l(ice)@example.com", "The email address contains invalid characters before the @-sign: '(', ')', ','."},
+      {"a,l(ice)@example.com",
+       "The email address contains invalid characters before the @-sign: '(', ')', ','."},
       {"a\\b@example.com", "The email address contains invalid characters before the @-sign: \"\\\"."},
       {"a\tb@example.com", "The email address contains invalid characters before the @-sign: U+0009."},
       {"alice@b@example.com", "The part after the @-sign contains invalid characters: '@'."},
@@ -98,20 +101,26 @@ TEST_CASE("invalid addresses give email-validator's reason") {
       {"alice@example.com-", "An email address cannot end with a hyphen."},
       {"alice@example-.com", "An email address cannot have a period and a hyphen next to each other."},
       {"alice@ab--cd.com",
-       "An email address cannot have two letters followed by two dashes immediately after the @-sign or after a "
+       "An email address cannot have two letters followed by two dashes immediately after the @-sign or "
+       "after a "
        "period, except Punycode."},
-      {long_local + "@example.com", "The email address is too long before the @-sign (1 character too many)."},
+      {long_local + "@example.com",
+       "The email address is too long before the @-sign (1 character too many)."},
       {std::string(70, 'a') + "@example.com",
        "The email address is too long before the @-sign (6 characters too many)."},
       {"alice@" + long_label + ".com",
        "After the @-sign, periods cannot be separated by so many characters (1 character too many)."},
       {"a@" + long_domain, "The email address is too long after the @-sign (4 characters too many)."},
       {long_address, "The email address is too long (3 characters too many)."},
-      {"Bob Smith <bob@example.com", "An open angle bracket at the start of the email address has to be followed by a close angle bracket at the end."},
+      {"Bob Smith <bob@example.com",
+       "An open angle bracket at the start of the email address has to be followed by a close angle bracket "
+       "at the end."},
       {"J. Smith <bob@example.com>", "The display name contains invalid characters when not quoted: '.'."},
       {"<bob@example.com> x", "There can't be anything after the email address."},
       // email-validator names the character (ZERO WIDTH SPACE); doorman shows its code point.
-      {"a\xe2\x80\x8b" "b@example.com", "The email address contains unsafe characters: U+200B."},
+      {"a\xe2\x80\x8b"
+       "b@example.com",
+       "The email address contains unsafe characters: U+200B."},
       {std::string(2049, 'a'), "Length must not exceed 2048 characters"},
   };
   for (const auto& c : cases) {
@@ -121,7 +130,9 @@ TEST_CASE("invalid addresses give email-validator's reason") {
 }
 
 TEST_CASE("internationalized domains are refused rather than stored unnormalised") {
-  CHECK_FALSE(normalize_email("user@b\xc3\xbc" "cher.de").ok());
+  CHECK_FALSE(normalize_email("user@b\xc3\xbc"
+                              "cher.de")
+                  .ok());
   CHECK_FALSE(normalize_email("user@xn--bcher-kva.de").ok());
   CHECK_FALSE(normalize_email("bad\xff@example.com").ok());  // not UTF-8
 }

@@ -34,25 +34,33 @@ TEST_CASE("event_body: neither token nor fields") {
   CHECK(body == std::string("{\"event\":\"after_register\",\"user\":") + kUserJson + "}");
   // The stored hash is not part of the user object.
   CHECK(body.find("argon2") == std::string::npos);
-  CHECK(hmac_sha256_hex("hook-secret", body) == "05b9da65d6e1adb042eed4f39a2212590d9eb944ad60812171abb848f5c3ed60");
+  CHECK(hmac_sha256_hex("hook-secret", body) ==
+        "05b9da65d6e1adb042eed4f39a2212590d9eb944ad60812171abb848f5c3ed60");
 }
 
 TEST_CASE("event_body: with a token") {
-  const std::string body = event_body("forgot_password", sample_user(), std::string("abc.def-ghi"), std::nullopt);
-  CHECK(body == std::string("{\"event\":\"forgot_password\",\"user\":") + kUserJson + ",\"token\":\"abc.def-ghi\"}");
-  CHECK(hmac_sha256_hex("hook-secret", body) == "0bac2e0d67d7df96c11151db584f1fe7598b2e27941e4c13e961e43d8b1a25fb");
+  const std::string body =
+      event_body("forgot_password", sample_user(), std::string("abc.def-ghi"), std::nullopt);
+  CHECK(body ==
+        std::string("{\"event\":\"forgot_password\",\"user\":") + kUserJson + ",\"token\":\"abc.def-ghi\"}");
+  CHECK(hmac_sha256_hex("hook-secret", body) ==
+        "0bac2e0d67d7df96c11151db584f1fe7598b2e27941e4c13e961e43d8b1a25fb");
 }
 
 TEST_CASE("event_body: with fields") {
   const std::vector<std::string> fields{"password", "email"};
   const std::string body = event_body("after_update", sample_user(), std::nullopt, fields);
-  CHECK(body == std::string("{\"event\":\"after_update\",\"user\":") + kUserJson + ",\"fields\":[\"password\",\"email\"]}");
-  CHECK(hmac_sha256_hex("hook-secret", body) == "20e604907a8df1b3d557ad06a9551e497b94db33daa19c53ea91244b6538f483");
+  CHECK(body == std::string("{\"event\":\"after_update\",\"user\":") + kUserJson +
+                    ",\"fields\":[\"password\",\"email\"]}");
+  CHECK(hmac_sha256_hex("hook-secret", body) ==
+        "20e604907a8df1b3d557ad06a9551e497b94db33daa19c53ea91244b6538f483");
 
   // An empty list is present and empty, not left out.
-  const std::string empty = event_body("after_update", sample_user(), std::nullopt, std::vector<std::string>{});
+  const std::string empty =
+      event_body("after_update", sample_user(), std::nullopt, std::vector<std::string>{});
   CHECK(empty == std::string("{\"event\":\"after_update\",\"user\":") + kUserJson + ",\"fields\":[]}");
-  CHECK(hmac_sha256_hex("hook-secret", empty) == "9f29a98b67da21a62dcc2314599c899d8dfbfbceceb26382f0ea4581b259ab85");
+  CHECK(hmac_sha256_hex("hook-secret", empty) ==
+        "9f29a98b67da21a62dcc2314599c899d8dfbfbceceb26382f0ea4581b259ab85");
 }
 
 TEST_CASE("event_body: the user object matches user_json") {

@@ -70,7 +70,8 @@ class FakeUserStore final : public authcore::UserStore {
     std::erase_if(tokens_, [&](const auto& kv) { return kv.second.first == id; });
     return users_.erase(id) > 0;
   }
-  R<bool> insert_access_token(const std::string& token, const std::string& user_id, TimePoint created_at) override {
+  R<bool> insert_access_token(const std::string& token, const std::string& user_id,
+                              TimePoint created_at) override {
     if (!enter()) return StoreError::unavailable;
     std::lock_guard lock(mutex_);
     tokens_[token] = {user_id, created_at};
@@ -81,7 +82,8 @@ class FakeUserStore final : public authcore::UserStore {
     if (!enter()) return StoreError::unavailable;
     std::lock_guard lock(mutex_);
     const auto it = tokens_.find(token);
-    if (it == tokens_.end() || (not_before && it->second.second < *not_before)) return std::optional<std::string>();
+    if (it == tokens_.end() || (not_before && it->second.second < *not_before))
+      return std::optional<std::string>();
     return std::optional<std::string>(it->second.first);
   }
   R<bool> delete_access_token(const std::string& token) override {

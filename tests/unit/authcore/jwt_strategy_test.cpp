@@ -48,10 +48,12 @@ const std::string kAliceId = "9283b342-9a83-4503-9771-9cf8129482aa";
 TEST_CASE("the fixture's access JWT names alice") {
   JwtStrategy strategy(jwt_config());
   CHECK(strategy.reads_without_blocking());
-  CHECK(read_id(strategy, doorman::test::fixture_tokens()["alice_access_jwt"].get<std::string>()) == kAliceId);
+  CHECK(read_id(strategy, doorman::test::fixture_tokens()["alice_access_jwt"].get<std::string>()) ==
+        kAliceId);
 
   JwtStrategy other(jwt_config(3600, "another-secret"));
-  CHECK(read_id(other, doorman::test::fixture_tokens()["alice_access_jwt"].get<std::string>()) == std::nullopt);
+  CHECK(read_id(other, doorman::test::fixture_tokens()["alice_access_jwt"].get<std::string>()) ==
+        std::nullopt);
 }
 
 TEST_CASE("write issues sub, aud, exp in that order and reads back") {
@@ -109,7 +111,8 @@ TEST_CASE("a token read again comes from the verified-token cache, but never pas
   const JwtKey key(doorman::config::JwtAlgorithm::HS256, secret, "", "");
   JwtStrategy strategy(jwt_config());
   const auto now_seconds = [] {
-    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
   };
   nlohmann::ordered_json claims;
   claims["sub"] = kAliceId;

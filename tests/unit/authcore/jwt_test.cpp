@@ -22,7 +22,8 @@ namespace {
 // tests/fixtures/fastapi-users-14/tokens.json, minted by fastapi-users 14.
 constexpr const char* fixture_secret = "fixture-secret-3c9d2f71a8b64e05b1d7c2e9f4a6083d";
 constexpr const char* alice_access_jwt =
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5MjgzYjM0Mi05YTgzLTQ1MDMtOTc3MS05Y2Y4MTI5NDgyYWEiLCJhdWQiOlsiZmFz"
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiI5MjgzYjM0Mi05YTgzLTQ1MDMtOTc3MS05Y2Y4MTI5NDgyYWEiLCJhdWQiOlsiZmFz"
     "dGFwaS11c2VyczphdXRoIl0sImV4cCI6MjExMDc4OTc4NX0.Wkh7aHi0FDSsuCeSj7RVPeNtQkrhXswxIgdKzHnik4U";
 constexpr long long alice_exp = 2110789785;
 constexpr const char* alice_id = "9283b342-9a83-4503-9771-9cf8129482aa";
@@ -31,19 +32,27 @@ constexpr const char* auth_audience = "fastapi-users:auth";
 // Made once with PyJWT 2.6 (jwt.encode) on /usr/bin/python3; the key pairs are test-only.
 // {"sub": alice, "email": "j\u00f6rg@example.com", "aud": "fastapi-users:verify", "exp": 4102444800}
 constexpr const char* pyjwt_hs256_verify_token =
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5MjgzYjM0Mi05YTgzLTQ1MDMtOTc3MS05Y2Y4MTI5NDgyYWEiLCJlbWFpbCI6I"
-    "mpcdTAwZjZyZ0BleGFtcGxlLmNvbSIsImF1ZCI6ImZhc3RhcGktdXNlcnM6dmVyaWZ5IiwiZXhwIjo0MTAyNDQ0ODAwfQ.WKSJIWmnow5qFq8j"
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiI5MjgzYjM0Mi05YTgzLTQ1MDMtOTc3MS05Y2Y4MTI5NDgyYWEiLCJlbWFpbCI6I"
+    "mpcdTAwZjZyZ0BleGFtcGxlLmNvbSIsImF1ZCI6ImZhc3RhcGktdXNlcnM6dmVyaWZ5IiwiZXhwIjo0MTAyNDQ0ODAwfQ."
+    "WKSJIWmnow5qFq8j"
     "pt87pGDyMDRIskCKxkxbNxjcTOU";
 // {"sub": alice, "aud": ["fastapi-users:auth"], "exp": 4102444800}
 constexpr const char* pyjwt_rs256_token =
-    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5MjgzYjM0Mi05YTgzLTQ1MDMtOTc3MS05Y2Y4MTI5NDgyYWEiLCJhdWQiOlsiZ"
-    "mFzdGFwaS11c2VyczphdXRoIl0sImV4cCI6NDEwMjQ0NDgwMH0.oYOsbZmet7bzzwMK-xsZyXz4WgaQYRLDzPHIvfe422GdL8y5raAZ7oDdFzt"
-    "F43AQfvz3liqL5CLeTkYC3Y_Fgdp2gHgPvDrqulwTRuICsj3HKeMjEv_IdItVb198Qx2WmHnfJv7xWXzydh3-NuXyr74k6gAaTj0T9sO6Cqix2"
-    "SKGU5relxP57tQKgRB4y8Sm6r52MREf7iQxdvP7UM9jPPf2u4i6XCr7J8weYwFvcqtPxabaEFCg3L1Lf2IuQNTUZTtUdHhNkZ4etlLtaQhXNZQ"
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiI5MjgzYjM0Mi05YTgzLTQ1MDMtOTc3MS05Y2Y4MTI5NDgyYWEiLCJhdWQiOlsiZ"
+    "mFzdGFwaS11c2VyczphdXRoIl0sImV4cCI6NDEwMjQ0NDgwMH0.oYOsbZmet7bzzwMK-"
+    "xsZyXz4WgaQYRLDzPHIvfe422GdL8y5raAZ7oDdFzt"
+    "F43AQfvz3liqL5CLeTkYC3Y_Fgdp2gHgPvDrqulwTRuICsj3HKeMjEv_IdItVb198Qx2WmHnfJv7xWXzydh3-"
+    "NuXyr74k6gAaTj0T9sO6Cqix2"
+    "SKGU5relxP57tQKgRB4y8Sm6r52MREf7iQxdvP7UM9jPPf2u4i6XCr7J8weYwFvcqtPxabaEFCg3L1Lf2IuQNTUZTtUdHhNkZ4etlLta"
+    "QhXNZQ"
     "7pFqIMSH5AozrWq6UxPFOt2NvnLBD45tUwFSNaOGnTletnbIrrk-TyyZhkxn25A";
 constexpr const char* pyjwt_es256_token =
-    "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI5MjgzYjM0Mi05YTgzLTQ1MDMtOTc3MS05Y2Y4MTI5NDgyYWEiLCJhdWQiOlsiZ"
-    "mFzdGFwaS11c2VyczphdXRoIl0sImV4cCI6NDEwMjQ0NDgwMH0.t21k01MgwSzTET0XPvdYEknk_7O_9TW6ENh7O8_EQtTpgBgYZkSCJ5U8Efa"
+    "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiI5MjgzYjM0Mi05YTgzLTQ1MDMtOTc3MS05Y2Y4MTI5NDgyYWEiLCJhdWQiOlsiZ"
+    "mFzdGFwaS11c2VyczphdXRoIl0sImV4cCI6NDEwMjQ0NDgwMH0.t21k01MgwSzTET0XPvdYEknk_7O_9TW6ENh7O8_"
+    "EQtTpgBgYZkSCJ5U8Efa"
     "U2iqSFKY-vAbdkcjqsfuPOpUYtQ";
 constexpr const char* pyjwt_rsa_private_pem = R"(-----BEGIN PRIVATE KEY-----
 MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQDP2L1PGEi3Rf+s
@@ -90,13 +99,15 @@ XQ6hdOUBDZgD/aJ/3t72bfn8C6zcq1DodCE/jsskgsIwX9kD6VThwtGTeg==
 -----END PUBLIC KEY-----
 )";
 
-system_clock::time_point at(long long unix_seconds) { return system_clock::time_point(seconds(unix_seconds)); }
+system_clock::time_point at(long long unix_seconds) {
+  return system_clock::time_point(seconds(unix_seconds));
+}
 
 std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-       mac, &len);
+  HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), mac, &len);
   return {reinterpret_cast<char*>(mac), len};
 }
 
@@ -111,7 +122,8 @@ constexpr const char* hs256_header = R"({"alg":"HS256","typ":"JWT"})";
 
 JwtStatus status_of(const Result<nlohmann::json, JwtStatus>& r) { return r.ok() ? JwtStatus::ok : r.error(); }
 
-JwtStatus verify_hs(std::string_view token, long long now = 2000000000, std::string_view audience = auth_audience) {
+JwtStatus verify_hs(std::string_view token, long long now = 2000000000,
+                    std::string_view audience = auth_audience) {
   const JwtKey key(JwtAlgorithm::HS256, fixture_secret, "", "");
   return status_of(key.verify(token, audience, at(now)));
 }
@@ -207,8 +219,8 @@ TEST_CASE("tampered tokens are refused") {
   const std::string header = token.substr(0, dot1);
   const std::string signature = token.substr(dot2 + 1);
   // Another payload under the original signature.
-  const std::string evil_payload =
-      base64url_encode(R"({"sub":"1d9e73fd-3aff-4ebd-a778-390dc2df0517","aud":["fastapi-users:auth"],"exp":2110789785})");
+  const std::string evil_payload = base64url_encode(
+      R"({"sub":"1d9e73fd-3aff-4ebd-a778-390dc2df0517","aud":["fastapi-users:auth"],"exp":2110789785})");
   CHECK(verify_hs(header + "." + evil_payload + "." + signature) == JwtStatus::bad_signature);
   // One flipped signature character, a truncated and an empty signature.
   std::string flipped = token;
@@ -268,7 +280,8 @@ TEST_CASE("time claims: exp, nbf, iat in whole seconds with no leeway") {
   CHECK(verify_payload(R"({"aud":"fastapi-users:auth","exp":2000000001})", now) == JwtStatus::ok);
   CHECK(verify_payload(R"({"aud":"fastapi-users:auth","exp":2000000000})", now) == JwtStatus::expired);
   CHECK(verify_payload(R"({"aud":"fastapi-users:auth","exp":1999999999})", now) == JwtStatus::expired);
-  CHECK(verify_payload(R"({"aud":"fastapi-users:auth","exp":2000000000.9})", now) == JwtStatus::expired);  // int()
+  CHECK(verify_payload(R"({"aud":"fastapi-users:auth","exp":2000000000.9})", now) ==
+        JwtStatus::expired);  // int()
   CHECK(verify_payload(R"({"aud":"fastapi-users:auth","exp":2000000001.5})", now) == JwtStatus::ok);
   CHECK(verify_payload(R"({"aud":"fastapi-users:auth","exp":"2000000001"})", now) == JwtStatus::bad_claims);
   CHECK(verify_payload(R"({"aud":"fastapi-users:auth","exp":true})", now) == JwtStatus::bad_claims);
@@ -314,7 +327,8 @@ TEST_CASE("round trips for HS256, RS256 and ES256") {
     CHECK(token.substr(0, token.find('.')) == "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");
     CHECK(status_of(key.verify(token, auth_audience, at(2000000000))) == JwtStatus::ok);
     const JwtKey empty(JwtAlgorithm::HS256, "", "", "");  // an empty secret still works (PyJWT allows it)
-    CHECK(status_of(empty.verify(empty.sign(access_claims(exp)), auth_audience, at(2000000000))) == JwtStatus::ok);
+    CHECK(status_of(empty.verify(empty.sign(access_claims(exp)), auth_audience, at(2000000000))) ==
+          JwtStatus::ok);
     CHECK(status_of(empty.verify(token, auth_audience, at(2000000000))) == JwtStatus::bad_signature);
   }
   for (const bool rsa : {true, false}) {
@@ -331,7 +345,8 @@ TEST_CASE("round trips for HS256, RS256 and ES256") {
     const auto claims = verifier.verify(token, auth_audience, at(2000000000));
     REQUIRE(claims.ok());
     CHECK(claims.value()["sub"] == alice_id);
-    CHECK(status_of(signer.verify(token, auth_audience, at(2000000000))) == JwtStatus::ok);  // private key verifies too
+    CHECK(status_of(signer.verify(token, auth_audience, at(2000000000))) ==
+          JwtStatus::ok);  // private key verifies too
     CHECK(status_of(stranger.verify(token, auth_audience, at(2000000000))) == JwtStatus::bad_signature);
     CHECK(status_of(verifier.verify(token, auth_audience, at(exp))) == JwtStatus::expired);
     const std::string signature = *base64url_decode(token.substr(token.rfind('.') + 1));
@@ -339,8 +354,8 @@ TEST_CASE("round trips for HS256, RS256 and ES256") {
     std::string flipped = signature;
     flipped[10] = static_cast<char>(flipped[10] ^ 1);
     const std::string input = token.substr(0, token.rfind('.'));
-    CHECK(status_of(verifier.verify(input + "." + base64url_encode(flipped), auth_audience, at(2000000000))) ==
-          JwtStatus::bad_signature);
+    CHECK(status_of(verifier.verify(input + "." + base64url_encode(flipped), auth_audience,
+                                    at(2000000000))) == JwtStatus::bad_signature);
     CHECK(status_of(verifier.verify(input + "." + base64url_encode(signature.substr(1)), auth_audience,
                                     at(2000000000))) == JwtStatus::bad_signature);
     CHECK_THROWS(verifier.sign(access_claims(exp)));  // no private key
@@ -351,12 +366,14 @@ TEST_CASE("bad key material is refused at construction") {
   const PemPair rsa = generate_pem_pair(true);
   const PemPair ec = generate_pem_pair(false);
   CHECK_THROWS_AS(JwtKey(JwtAlgorithm::RS256, "", "not a pem", ""), std::runtime_error);
-  CHECK_THROWS_AS(JwtKey(JwtAlgorithm::RS256, "", "", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
-                  std::runtime_error);
+  CHECK_THROWS_AS(
+      JwtKey(JwtAlgorithm::RS256, "", "", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+      std::runtime_error);
   CHECK_THROWS_AS(JwtKey(JwtAlgorithm::RS256, "", "", ""), std::runtime_error);
   CHECK_THROWS_AS(JwtKey(JwtAlgorithm::RS256, "", ec.private_pem, ""), std::runtime_error);
   CHECK_THROWS_AS(JwtKey(JwtAlgorithm::ES256, "", "", rsa.public_pem), std::runtime_error);
-  CHECK_THROWS_AS(JwtKey(JwtAlgorithm::RS256, "", rsa.public_pem, ""), std::runtime_error);  // public as private
+  CHECK_THROWS_AS(JwtKey(JwtAlgorithm::RS256, "", rsa.public_pem, ""),
+                  std::runtime_error);  // public as private
   EVP_PKEY* p384 = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_PUBKEY(bio, p384);

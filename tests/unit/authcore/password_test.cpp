@@ -18,10 +18,12 @@ constexpr const char* bob_hash = "$2b$12$2z/Ji/4CTiDBlQA.AsbDFee/IfwSNT8srHOZRIt
 constexpr const char* bob_password = "bob-password-2024";
 
 // Made with argon2-cffi 21.1 (argon2.PasswordHasher(..., type=...).hash) on /usr/bin/python3.
-constexpr const char* argon2i_small = "$argon2i$v=19$m=64,t=1,p=1$DvdC9aa8sVzSAiPL7XnaUQ$wtNuEkJFJFFfyV7DcmrKsQ";  // "pw-i"
+constexpr const char* argon2i_small =
+    "$argon2i$v=19$m=64,t=1,p=1$DvdC9aa8sVzSAiPL7XnaUQ$wtNuEkJFJFFfyV7DcmrKsQ";  // "pw-i"
 constexpr const char* argon2id_small_p4 =
     "$argon2id$v=19$m=64,t=1,p=4$T0DpQ0vdhA1W+RdHqGkDoQ$Dug+TEvVja/EZ2UDOBaU+w";  // "pw-id"
-constexpr const char* argon2d_small = "$argon2d$v=19$m=64,t=1,p=1$ayTwT5oOJt6eALhB2o8a8Q$5CJ+33XHe2n33b5JDbywIw";
+constexpr const char* argon2d_small =
+    "$argon2d$v=19$m=64,t=1,p=1$ayTwT5oOJt6eALhB2o8a8Q$5CJ+33XHe2n33b5JDbywIw";
 constexpr const char* argon2id_v16 =
     "$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHRzYWx0MTIzNA$Ntaebg0uEGXW40V1ce3SaSZdRR5U0KWVmu/gq8CtWyo";
 
@@ -36,11 +38,12 @@ const PasswordHasherParams minimal{1, 8192};
 }  // namespace
 
 TEST_CASE("fastapi-users fixture hashes verify with their passwords") {
-  const PasswordHasher hasher;  // current parameters: t=3, m=64 MiB
+  const PasswordHasher hasher;                                            // current parameters: t=3, m=64 MiB
   CHECK(hasher.verify(alice_password, alice_hash) == PasswordCheck::ok);  // p=4 is not a reason to rehash
   CHECK(hasher.verify("alice-password-2025", alice_hash) == PasswordCheck::wrong);
   CHECK(hasher.verify("", alice_hash) == PasswordCheck::wrong);
-  CHECK(hasher.verify(bob_password, bob_hash) == PasswordCheck::ok_needs_rehash);  // bcrypt is always upgraded
+  CHECK(hasher.verify(bob_password, bob_hash) ==
+        PasswordCheck::ok_needs_rehash);  // bcrypt is always upgraded
   CHECK(hasher.verify("Bob-password-2024", bob_hash) == PasswordCheck::wrong);
   CHECK(hasher.verify(std::string(bob_password) + std::string(1, '\0'), bob_hash) == PasswordCheck::wrong);
 }
@@ -49,7 +52,8 @@ TEST_CASE("a doorman hash has the PHC shape and verifies") {
   const PasswordHasher hasher(fast);
   const std::string h = hasher.hash("s3cret \xc3\xa9");
   CHECK(h.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"));
-  CHECK(h.size() == std::string_view("$argon2id$v=19$m=8192,t=1,p=1$").size() + 22 + 1 + 43);  // 16-byte salt, 32-byte hash
+  CHECK(h.size() == std::string_view("$argon2id$v=19$m=8192,t=1,p=1$").size() + 22 + 1 +
+                        43);  // 16-byte salt, 32-byte hash
   CHECK(hasher.verify("s3cret \xc3\xa9", h) == PasswordCheck::ok);
   CHECK(hasher.verify("s3cret", h) == PasswordCheck::wrong);
   CHECK(hasher.hash("s3cret \xc3\xa9") != h);  // random salt
@@ -60,9 +64,11 @@ TEST_CASE("a doorman hash has the PHC shape and verifies") {
 
 TEST_CASE("rehash when the stored Argon2 is weaker than the current parameters") {
   CHECK(PasswordHasher(minimal).verify("pw-id", argon2id_small_p4) == PasswordCheck::ok);
-  CHECK(PasswordHasher({2, 8192}).verify("pw-id", argon2id_small_p4) == PasswordCheck::ok_needs_rehash);  // t < 2
-  CHECK(PasswordHasher({1, 128 << 10}).verify("pw-id", argon2id_small_p4) == PasswordCheck::ok_needs_rehash);  // m
-  CHECK(PasswordHasher({1, 64 << 10}).verify("pw-id", argon2id_small_p4) == PasswordCheck::ok);  // m equal
+  CHECK(PasswordHasher({2, 8192}).verify("pw-id", argon2id_small_p4) ==
+        PasswordCheck::ok_needs_rehash);  // t < 2
+  CHECK(PasswordHasher({1, 128 << 10}).verify("pw-id", argon2id_small_p4) ==
+        PasswordCheck::ok_needs_rehash);                                                           // m
+  CHECK(PasswordHasher({1, 64 << 10}).verify("pw-id", argon2id_small_p4) == PasswordCheck::ok);    // m equal
   CHECK(PasswordHasher(minimal).verify("pw-i", argon2i_small) == PasswordCheck::ok_needs_rehash);  // argon2i
   CHECK(PasswordHasher(minimal).verify("pw-x", argon2i_small) == PasswordCheck::wrong);
   // A hash the current parameters just wrote never asks for a rehash.

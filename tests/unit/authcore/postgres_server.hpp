@@ -33,7 +33,8 @@ class PostgresServer {
   PostgresServer() : bindir_(find_bindir()), port_(free_loopback_port()) {
     if (geteuid() == 0) {
       const passwd* pw = getpwnam("postgres");
-      if (pw == nullptr) throw std::runtime_error("running as root needs a 'postgres' user to run PostgreSQL");
+      if (pw == nullptr)
+        throw std::runtime_error("running as root needs a 'postgres' user to run PostgreSQL");
       if (chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0)
         throw std::runtime_error("cannot chown the PostgreSQL temp dir");
       as_user_ = "runuser -u postgres -- ";
@@ -57,9 +58,11 @@ class PostgresServer {
   }
 
   void start() {
-    run(pg_ctl("start -w -t 30 -l " + quote(dir_.path() / "server.log") + " -o \"-c listen_addresses=127.0.0.1 -p " +
-               std::to_string(port_) + " -k " + quote(dir_.path()) +
-               " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c timezone=Pacific/Auckland\"") +
+    run(pg_ctl("start -w -t 30 -l " + quote(dir_.path() / "server.log") +
+               " -o \"-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
+               quote(dir_.path()) +
+               " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c "
+               "timezone=Pacific/Auckland\"") +
         " >/dev/null");
     running_ = true;
   }
@@ -90,7 +93,8 @@ class PostgresServer {
     const std::string name = "doorman_schema_" + std::to_string(++created_);
     soci::session admin(soci::postgresql, connection(shared_database_));
     admin << "CREATE SCHEMA " + name;
-    return connection(shared_database_) + " application_name=" + name + " options='-c search_path=" + name + "'";
+    return connection(shared_database_) + " application_name=" + name + " options='-c search_path=" + name +
+           "'";
   }
 
  private:

@@ -38,5 +38,6 @@ TEST_CASE("random_bytes fills the buffer") {
   unsigned char b[64] = {};
   random_bytes(a, sizeof a);
   random_bytes(b, sizeof b);
-  CHECK(std::string(reinterpret_cast<char*>(a), sizeof a) != std::string(reinterpret_cast<char*>(b), sizeof b));
+  CHECK(std::string(reinterpret_cast<char*>(a), sizeof a) !=
+        std::string(reinterpret_cast<char*>(b), sizeof b));
 }

@@ -32,14 +32,26 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
-  std::string url(int db = 0) const { return "redis://127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db); }
+  std::string url(int db = 0) const {
+    return "redis://127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
+  }
 
   void start() {
     if (pid_ > 0) return;
     const char* env = std::getenv("DOORMAN_REDIS_SERVER");
     const std::string binary = env != nullptr && *env != '\0' ? env : "redis-server";
-    std::vector<std::string> args{binary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no", "--dir", dir_.path().string(), "--logfile",
+    std::vector<std::string> args{binary,
+                                  "--port",
+                                  std::to_string(port_),
+                                  "--bind",
+                                  "127.0.0.1",
+                                  "--save",
+                                  "",
+                                  "--appendonly",
+                                  "no",
+                                  "--dir",
+                                  dir_.path().string(),
+                                  "--logfile",
                                   (dir_.path() / "redis.log").string()};
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());

@@ -107,10 +107,11 @@ TEST_CASE("a stored value that is not a user id names no user") {
   auto strategy = make(redis);
   const std::string token = new_opaque_token();
   const std::string key = kPrefix + token;
-  for (const std::string& bad : std::vector<std::string>{"", "42", "not-a-uuid", "11111111-1111-4111-8111-11111111111",
-                                "11111111-1111-4111-8111-1111111111111", "11111111-1111-4111-8111-11111111111g",
-                                kUserId + " ", std::string("11111111-1111-4111-8111-111111111111\0", 37),
-                                "{\"id\": \"11111111-1111-4111-8111-111111111111\"}"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "42", "not-a-uuid", "11111111-1111-4111-8111-11111111111",
+           "11111111-1111-4111-8111-1111111111111", "11111111-1111-4111-8111-11111111111g", kUserId + " ",
+           std::string("11111111-1111-4111-8111-111111111111\0", 37),
+           "{\"id\": \"11111111-1111-4111-8111-111111111111\"}"}) {
     CAPTURE(bad);
     redis->keys[key] = {bad, std::nullopt};
     const auto read = strategy.read(token);
@@ -130,10 +131,11 @@ TEST_CASE("a token of the wrong length or alphabet is never sent to Redis") {
   auto redis = std::make_shared<FakeRedis>();
   auto strategy = make(redis);
   const std::string good = new_opaque_token();
-  for (const std::string& bad : std::vector<std::string>{std::string(), good.substr(0, 42), good + "A", good.substr(0, 42) + "=",
-                                good.substr(0, 42) + "/", good.substr(0, 42) + "+", good.substr(0, 42) + " ",
-                                good.substr(0, 42) + "*", std::string(43, '\0'), std::string("eyJhbGciOiJIUzI1NiJ9.e30.x"),
-                                good.substr(0, 21) + "\r\n" + good.substr(0, 20)}) {
+  for (const std::string& bad : std::vector<std::string>{
+           std::string(), good.substr(0, 42), good + "A", good.substr(0, 42) + "=", good.substr(0, 42) + "/",
+           good.substr(0, 42) + "+", good.substr(0, 42) + " ", good.substr(0, 42) + "*",
+           std::string(43, '\0'), std::string("eyJhbGciOiJIUzI1NiJ9.e30.x"),
+           good.substr(0, 21) + "\r\n" + good.substr(0, 20)}) {
     CAPTURE(bad);
     CHECK_FALSE(strategy.key_for(bad).has_value());
     const auto read = strategy.read(bad);

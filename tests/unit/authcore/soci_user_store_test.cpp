@@ -63,7 +63,7 @@ struct SqliteBackend {
 
   std::vector<std::string> schema_names(const std::string& type) const {
     return column_of_strings(*raw(), "SELECT name FROM sqlite_master WHERE type = '" + type +
-                                          "' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+                                         "' AND name NOT LIKE 'sqlite_%' ORDER BY name");
   }
 };
 
@@ -76,19 +76,25 @@ struct PostgresBackend {
   PostgresBackend() : connection(test::PostgresServer::shared().create_schema_connection()) {}
   struct OwnDatabase {};
   explicit PostgresBackend(OwnDatabase)
-      : connection(test::PostgresServer::shared().connection(test::PostgresServer::shared().create_database())) {}
+      : connection(
+            test::PostgresServer::shared().connection(test::PostgresServer::shared().create_database())) {}
 
-  config::DatabaseConfig config(int pool_size = 4) const { return test::postgres_config(connection, pool_size); }
-  std::unique_ptr<soci::session> raw() const { return std::make_unique<soci::session>(soci::postgresql, connection); }
+  config::DatabaseConfig config(int pool_size = 4) const {
+    return test::postgres_config(connection, pool_size);
+  }
+  std::unique_ptr<soci::session> raw() const {
+    return std::make_unique<soci::session>(soci::postgresql, connection);
+  }
 
   // Primary key indexes left out, as SQLite's automatic ones are.
   std::vector<std::string> schema_names(const std::string& type) const {
     return column_of_strings(
-        *raw(), type == "table"
-                    ? "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() "
-                      "ORDER BY table_name"
-                    : "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() "
-                      "AND indexname NOT LIKE '%_pkey' ORDER BY indexname");
+        *raw(),
+        type == "table"
+            ? "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() "
+              "ORDER BY table_name"
+            : "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() "
+              "AND indexname NOT LIKE '%_pkey' ORDER BY indexname");
   }
 };
 
@@ -106,7 +112,8 @@ struct FreshStore {
   FreshStore() { store.migrate(); }
 };
 
-const auto kCreated = sys_days{year{2026} / 11 / 23} + hours(10) + minutes(29) + seconds(45) + microseconds(425540);
+const auto kCreated =
+    sys_days{year{2026} / 11 / 23} + hours(10) + minutes(29) + seconds(45) + microseconds(425540);
 
 }  // namespace
 
@@ -115,7 +122,8 @@ TYPE_TO_STRING(PostgresBackend);
 
 // ---- The contract: both backends ----
 
-TEST_CASE_TEMPLATE("migrate creates fastapi-users' schema and is idempotent", B, SqliteBackend, PostgresBackend) {
+TEST_CASE_TEMPLATE("migrate creates fastapi-users' schema and is idempotent", B, SqliteBackend,
+                   PostgresBackend) {
   B backend;
   SociUserStore store(backend.config());
 
@@ -219,8 +227,8 @@ TEST_CASE_TEMPLATE("an id that cannot be stored matches nothing", B, SqliteBacke
   }
 }
 
-TEST_CASE_TEMPLATE("duplicate emails, exact or differing in case, are refused by the unique index", B, SqliteBackend,
-                   PostgresBackend) {
+TEST_CASE_TEMPLATE("duplicate emails, exact or differing in case, are refused by the unique index", B,
+                   SqliteBackend, PostgresBackend) {
   FreshStore<B> s;
   auto& store = s.store;
   REQUIRE(store.create(make_user(kId1, "alice@example.com")).ok());
@@ -239,12 +247,14 @@ TEST_CASE_TEMPLATE("duplicate emails, exact or differing in case, are refused by
   CHECK(clash.error() == StoreError::duplicate_email);
 
   // Other constraint failures are not mistaken for a taken email.
-  const auto orphan = store.insert_access_token("orphan", "33333333-3333-4333-8333-333333333333", system_clock::now());
+  const auto orphan =
+      store.insert_access_token("orphan", "33333333-3333-4333-8333-333333333333", system_clock::now());
   REQUIRE_FALSE(orphan.ok());
   CHECK(orphan.error() == StoreError::unavailable);
 }
 
-TEST_CASE_TEMPLATE("concurrent registrations of one email: exactly one wins", B, SqliteBackend, PostgresBackend) {
+TEST_CASE_TEMPLATE("concurrent registrations of one email: exactly one wins", B, SqliteBackend,
+                   PostgresBackend) {
   FreshStore<B> s;
   std::atomic<int> created{0}, duplicates{0}, other{0};
   std::vector<std::thread> threads;
@@ -269,8 +279,8 @@ TEST_CASE_TEMPLATE("concurrent registrations of one email: exactly one wins", B,
   CHECK(other == 0);
 }
 
-TEST_CASE_TEMPLATE("access tokens: insert, find within a lifetime, delete, cascade on user removal", B, SqliteBackend,
-                   PostgresBackend) {
+TEST_CASE_TEMPLATE("access tokens: insert, find within a lifetime, delete, cascade on user removal", B,
+                   SqliteBackend, PostgresBackend) {
   FreshStore<B> s;
   auto& store = s.store;
   REQUIRE(store.create(make_user(kId1, "alice@example.com")).ok());
@@ -304,14 +314,15 @@ TEST_CASE_TEMPLATE("access tokens: insert, find within a lifetime, delete, casca
   CHECK(count_rows(s.backend, "accesstoken") == 0);
 }
 
-TEST_CASE_TEMPLATE("an old database with case-duplicate emails keeps the exact index and names them", B, SqliteBackend,
-                   PostgresBackend) {
+TEST_CASE_TEMPLATE("an old database with case-duplicate emails keeps the exact index and names them", B,
+                   SqliteBackend, PostgresBackend) {
   B backend;
   {
     auto sql = backend.raw();
-    *sql << std::string("CREATE TABLE \"user\" (email VARCHAR(320) NOT NULL, hashed_password VARCHAR(1024) NOT NULL, "
-                        "is_active BOOLEAN NOT NULL, is_superuser BOOLEAN NOT NULL, is_verified BOOLEAN NOT NULL, "
-                        "id ") +
+    *sql << std::string(
+                "CREATE TABLE \"user\" (email VARCHAR(320) NOT NULL, hashed_password VARCHAR(1024) NOT NULL, "
+                "is_active BOOLEAN NOT NULL, is_superuser BOOLEAN NOT NULL, is_verified BOOLEAN NOT NULL, "
+                "id ") +
                 B::id_type + " NOT NULL, nickname VARCHAR(40), PRIMARY KEY (id))";
     *sql << "CREATE UNIQUE INDEX ix_user_email ON \"user\" (email)";
     *sql << "INSERT INTO \"user\" VALUES ('pat@example.com', 'h', TRUE, FALSE, FALSE, '" + kId1 + "', 'pat')";
@@ -346,7 +357,8 @@ TEST_CASE("SQLite: a path with a space, WAL mode; a bad path throws at startup")
   sql << "PRAGMA journal_mode", soci::into(mode);
   CHECK(mode == "wal");
 
-  CHECK_THROWS_AS(SociUserStore(test::sqlite_config(dir.path() / "missing-dir" / "x.db")), std::runtime_error);
+  CHECK_THROWS_AS(SociUserStore(test::sqlite_config(dir.path() / "missing-dir" / "x.db")),
+                  std::runtime_error);
 }
 
 TEST_CASE("SQLite: rows are written as SQLAlchemy writes them") {
@@ -401,9 +413,10 @@ TEST_CASE("SQLite: the fastapi-users 14 database opens as it is") {
 
   // The app had no OAuth: migrate adds what is missing and keeps every row.
   const auto report = store.migrate();
-  CHECK(report.actions ==
-        std::vector<std::string>{"created table oauth_account", "created index ix_oauth_account_oauth_name",
-                                 "created index ix_oauth_account_account_id", "created index ix_user_email_lower"});
+  CHECK(report.actions == std::vector<std::string>{"created table oauth_account",
+                                                   "created index ix_oauth_account_oauth_name",
+                                                   "created index ix_oauth_account_account_id",
+                                                   "created index ix_user_email_lower"});
   CHECK(report.warnings.empty());
   CHECK(rows("\"user\"") == 4);
   CHECK(rows("accesstoken") == 1);
@@ -420,14 +433,15 @@ TEST_CASE("SQLite: the fastapi-users 14 database opens as it is") {
 TEST_CASE("PostgreSQL: native column types, timestamps in UTC whatever the server's TimeZone") {
   FreshStore<PostgresBackend> s;
   auto sql = s.backend.raw();
-  CHECK(column_of_strings(*sql,
-                          "SELECT table_name || '.' || column_name || ' ' || data_type FROM information_schema.columns "
-                          "WHERE table_schema = current_schema() AND (column_name IN ('id', 'user_id', 'created_at') "
-                          "OR column_name LIKE 'is_%') ORDER BY table_name, column_name") ==
-        std::vector<std::string>{
-            "accesstoken.created_at timestamp with time zone", "accesstoken.user_id uuid", "oauth_account.id uuid",
-            "oauth_account.user_id uuid", "user.id uuid", "user.is_active boolean", "user.is_superuser boolean",
-            "user.is_verified boolean"});
+  CHECK(column_of_strings(
+            *sql,
+            "SELECT table_name || '.' || column_name || ' ' || data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND (column_name IN ('id', 'user_id', 'created_at') "
+            "OR column_name LIKE 'is_%') ORDER BY table_name, column_name") ==
+        std::vector<std::string>{"accesstoken.created_at timestamp with time zone",
+                                 "accesstoken.user_id uuid", "oauth_account.id uuid",
+                                 "oauth_account.user_id uuid", "user.id uuid", "user.is_active boolean",
+                                 "user.is_superuser boolean", "user.is_verified boolean"});
 
   std::string zone;
   *sql << "SHOW TimeZone", soci::into(zone);
@@ -451,7 +465,8 @@ TEST_CASE("PostgreSQL: a fastapi-users database created by SQLAlchemy opens as i
     auto sql = backend.raw();
     // The DDL SQLAlchemy emits for fastapi-users-db-sqlalchemy 7.0.0's UUID tables on PostgreSQL.
     *sql << "CREATE TABLE \"user\" (id UUID NOT NULL, email VARCHAR(320) NOT NULL, "
-            "hashed_password VARCHAR(1024) NOT NULL, is_active BOOLEAN NOT NULL, is_superuser BOOLEAN NOT NULL, "
+            "hashed_password VARCHAR(1024) NOT NULL, is_active BOOLEAN NOT NULL, is_superuser BOOLEAN NOT "
+            "NULL, "
             "is_verified BOOLEAN NOT NULL, PRIMARY KEY (id))";
     *sql << "CREATE UNIQUE INDEX ix_user_email ON \"user\" (email)";
     *sql << "CREATE TABLE oauth_account (id UUID NOT NULL, oauth_name VARCHAR(100) NOT NULL, "
@@ -460,19 +475,26 @@ TEST_CASE("PostgreSQL: a fastapi-users database created by SQLAlchemy opens as i
             "PRIMARY KEY (id), FOREIGN KEY(user_id) REFERENCES \"user\" (id) ON DELETE cascade)";
     *sql << "CREATE INDEX ix_oauth_account_oauth_name ON oauth_account (oauth_name)";
     *sql << "CREATE INDEX ix_oauth_account_account_id ON oauth_account (account_id)";
-    *sql << "CREATE TABLE accesstoken (token VARCHAR(43) NOT NULL, created_at TIMESTAMP WITH TIME ZONE NOT NULL, "
+    *sql << "CREATE TABLE accesstoken (token VARCHAR(43) NOT NULL, created_at TIMESTAMP WITH TIME ZONE NOT "
+            "NULL, "
             "user_id UUID NOT NULL, PRIMARY KEY (token), "
             "FOREIGN KEY(user_id) REFERENCES \"user\" (id) ON DELETE cascade)";
     *sql << "CREATE INDEX ix_accesstoken_created_at ON accesstoken (created_at)";
     // Rows as asyncpg writes them.
-    *sql << "INSERT INTO \"user\" VALUES ('" + bob_id + "', 'Bob@Example.com', '$2b$12$abc', true, false, true), "
-            "('" + dave_id + "', 'dave@example.com', '$2b$12$def', false, false, false), "
-            "('" + carol_id + "', 'carol@example.com', '$2b$12$ghi', true, true, true)";
-    *sql << "INSERT INTO oauth_account VALUES ('99999999-9999-4999-8999-999999999999', 'google', 'at', 1700000000, "
-            "NULL, 'g-1', 'carol@gmail.com', '" + carol_id + "')";
+    *sql << "INSERT INTO \"user\" VALUES ('" + bob_id +
+                "', 'Bob@Example.com', '$2b$12$abc', true, false, true), "
+                "('" +
+                dave_id +
+                "', 'dave@example.com', '$2b$12$def', false, false, false), "
+                "('" +
+                carol_id + "', 'carol@example.com', '$2b$12$ghi', true, true, true)";
+    *sql << "INSERT INTO oauth_account VALUES ('99999999-9999-4999-8999-999999999999', 'google', 'at', "
+            "1700000000, "
+            "NULL, 'g-1', 'carol@gmail.com', '" +
+                carol_id + "')";
     // One instant written from a session in another zone: the store compares instants, not text.
-    *sql << "INSERT INTO accesstoken VALUES ('" + carol_token + "', '2026-11-23 23:29:45.425540+13', '" + carol_id +
-                "')";
+    *sql << "INSERT INTO accesstoken VALUES ('" + carol_token + "', '2026-11-23 23:29:45.425540+13', '" +
+                carol_id + "')";
   }
 
   SociUserStore store(backend.config());
@@ -513,8 +535,9 @@ TEST_CASE("PostgreSQL: the pool holds pool_size connections; an unreachable serv
   {
     SociUserStore store(backend.config(3));
     int connections = 0;
-    *backend.raw() << "SELECT COUNT(*) FROM pg_stat_activity "
-                      "WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()",
+    *backend.raw()
+        << "SELECT COUNT(*) FROM pg_stat_activity "
+           "WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()",
         soci::into(connections);
     CHECK(connections == 3);
   }
@@ -584,7 +607,8 @@ TEST_CASE("PostgreSQL: a stopped server answers unavailable and the pool recover
   std::atomic<int> failures{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      if (!store.insert_access_token("after-" + std::to_string(i), kId1, system_clock::now()).ok()) ++failures;
+      if (!store.insert_access_token("after-" + std::to_string(i), kId1, system_clock::now()).ok())
+        ++failures;
     });
   }
   for (auto& t : threads) t.join();

@@ -62,9 +62,9 @@ TEST_CASE("parse_uuid refuses what Python uuid.UUID refuses") {
   const char* bad[] = {
       "",
       "not-a-uuid",
-      "9283b342-9a83-4503-9771-9cf8129482a",     // 31 digits
-      "9283b342-9a83-4503-9771-9cf8129482aaa",   // 33 digits
-      "9283b342-9a83-4503-9771-9cf8129482ag",    // non-hex
+      "9283b342-9a83-4503-9771-9cf8129482a",            // 31 digits
+      "9283b342-9a83-4503-9771-9cf8129482aaa",          // 33 digits
+      "9283b342-9a83-4503-9771-9cf8129482ag",           // non-hex
       "URN:UUID:9283b342-9a83-4503-9771-9cf8129482aa",  // prefixes are case-sensitive
       "(9283b342-9a83-4503-9771-9cf8129482aa)",
       "9283b342 9a83 4503 9771 9cf8129482aa",

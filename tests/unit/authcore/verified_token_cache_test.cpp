@@ -24,7 +24,8 @@ TEST_CASE("an entry is served while now < exp, never at or after exp") {
   CHECK(cache.find(kToken, kOwner, kNow + 9) == std::optional<std::string_view>("user-a"));
   CHECK_FALSE(cache.find(kToken, kOwner, kNow + 10).has_value());
   CHECK(cache.size() == 0);  // the expired entry is gone
-  CHECK_FALSE(cache.find(kToken, kOwner, kNow + 9).has_value());  // and does not come back for an earlier clock
+  CHECK_FALSE(
+      cache.find(kToken, kOwner, kNow + 9).has_value());  // and does not come back for an earlier clock
 }
 
 TEST_CASE("an already expired token is not stored; one without exp stays") {
@@ -42,8 +43,8 @@ TEST_CASE("the key is the exact token: no prefix, suffix, case or one-byte varia
   flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
   std::string upper = kToken;
   upper[0] = 'E';
-  for (const std::string& other : {flipped, upper, kToken.substr(0, kToken.size() - 1), kToken + "=",
-                                   " " + kToken, std::string()}) {
+  for (const std::string& other :
+       {flipped, upper, kToken.substr(0, kToken.size() - 1), kToken + "=", " " + kToken, std::string()}) {
     CHECK_FALSE(cache.find(other, kOwner, kNow).has_value());
   }
   CHECK(cache.find(kToken, kOwner, kNow).has_value());

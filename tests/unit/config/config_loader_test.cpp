@@ -5,10 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 using namespace doorman::config;
 
@@ -18,7 +18,8 @@ const std::string valid_secret = "0123456789abcdef0123456789abcdef-test";
 
 // The smallest valid config; tests append or replace sections.
 std::string minimal(const std::string& extra = "") {
-  return "secret: \"" + valid_secret + "\"\n"
+  return "secret: \"" + valid_secret +
+         "\"\n"
          "auth:\n"
          "  backends:\n"
          "    - name: jwt\n"
@@ -134,7 +135,9 @@ TEST_CASE("every section's values are read") {
       "upstream: {url: \"http://app.internal/\", connect_timeout_ms: 10, response_timeout_seconds: 2, "
       "max_idle_per_worker: 0}\n"
       "database: {url: \"sqlite+aiosqlite:////data/users.db\", pool_size: 2}\n"
-      "secret: \"" + valid_secret + "\"\n"
+      "secret: \"" +
+      valid_secret +
+      "\"\n"
       "users:\n"
       "  requires_verification: true\n"
       "  reset_password_token_secret: reset-secret\n"
@@ -226,10 +229,10 @@ TEST_CASE("every section's values are read") {
 }
 
 TEST_CASE("cookie transport defaults follow fastapi-users") {
-  const LoadResult r = load(minimal(
-      "    - name: c\n"
-      "      transport: {type: cookie}\n"
-      "      strategy: {type: database}\n"));
+  const LoadResult r =
+      load(minimal("    - name: c\n"
+                   "      transport: {type: cookie}\n"
+                   "      strategy: {type: database}\n"));
   INFO(dump(r));
   REQUIRE(r.ok());
   const TransportConfig& t = r.config->auth.backends[1].transport;
@@ -287,8 +290,8 @@ TEST_CASE("wrong types name what was expected") {
                   "expected a list, got a map");
   check_one_error(load(minimal("access:\n  rules:\n    - /healthz\n")), "access.rules[0]", 9,
                   "expected a map");
-  check_one_error(load(minimal("forwarding: {trusted_proxies: 10.0.0.0/8}\n")), "forwarding.trusted_proxies", 7,
-                  "expected a list");
+  check_one_error(load(minimal("forwarding: {trusted_proxies: 10.0.0.0/8}\n")), "forwarding.trusted_proxies",
+                  7, "expected a list");
   check_one_error(load("[]\n"), "", 1, "expected a map");
 }
 
@@ -304,9 +307,11 @@ TEST_CASE("bad values") {
                   "must differ");
   check_one_error(load(minimal("upstream: {url: \"http://h:8080/api\"}\n")), "upstream.url", 7, "no path");
   check_one_error(load(minimal("upstream: {url: \"127.0.0.1:8080\"}\n")), "upstream.url", 7, "http://");
-  check_one_error(load(minimal("database: {url: \"mysql://h/db\"}\n")), "database.url", 7, "unknown database");
+  check_one_error(load(minimal("database: {url: \"mysql://h/db\"}\n")), "database.url", 7,
+                  "unknown database");
   check_one_error(load(minimal("database: {pool_size: 0}\n")), "database.pool_size", 7, "between 1");
-  check_one_error(load(minimal("users: {password_min_length: 0}\n")), "users.password_min_length", 7, "between");
+  check_one_error(load(minimal("users: {password_min_length: 0}\n")), "users.password_min_length", 7,
+                  "between");
   check_one_error(load(minimal("routes: {auth_prefix: auth}\n")), "routes.auth_prefix", 7, "start with '/'");
   check_one_error(load(minimal("routes: {users_prefix: /users/}\n")), "routes.users_prefix", 7,
                   "end with '/'");
@@ -318,7 +323,8 @@ TEST_CASE("bad values") {
 }
 
 TEST_CASE("auth backends are checked") {
-  check_one_error(load("secret: \"" + valid_secret + "\"\n"), "auth.backends", 0, "at least one auth backend");
+  check_one_error(load("secret: \"" + valid_secret + "\"\n"), "auth.backends", 0,
+                  "at least one auth backend");
   check_one_error(load("secret: \"" + valid_secret + "\"\nauth: {backends: []}\n"), "auth.backends", 2,
                   "at least one auth backend");
   check_one_error(load(minimal("    - name: jwt\n      transport: {type: bearer}\n"
@@ -361,10 +367,12 @@ TEST_CASE("auth backends are checked") {
 TEST_CASE("cookie_max_age may be null, absent or empty from the environment") {
   ScopedEnv unset("DOORMAN_TEST_MAX_AGE", nullptr);
   const LoadResult r = load(minimal(
-      "    - name: c1\n      transport: {type: cookie, cookie_max_age: null}\n      strategy: {type: database}\n"
+      "    - name: c1\n      transport: {type: cookie, cookie_max_age: null}\n      strategy: {type: "
+      "database}\n"
       "    - name: c2\n      transport: {type: cookie, cookie_max_age: \"${DOORMAN_TEST_MAX_AGE:-}\"}\n"
       "      strategy: {type: database}\n"
-      "    - name: c3\n      transport: {type: cookie, cookie_max_age: 0}\n      strategy: {type: database}\n"));
+      "    - name: c3\n      transport: {type: cookie, cookie_max_age: 0}\n      strategy: {type: "
+      "database}\n"));
   INFO(dump(r));
   REQUIRE(r.ok());
   CHECK_FALSE(r.config->auth.backends[1].transport.cookie_max_age);
@@ -378,23 +386,25 @@ TEST_CASE("access rules are checked") {
                   "exactly one of path, prefix or regex");
   check_one_error(load(head + "    - {path: /a, prefix: /b, access: anonymous}\n"), "access.rules[0]", 9,
                   "exactly one of path, prefix or regex");
-  check_one_error(load(head + "    - {path: /ok, access: anonymous}\n    - {prefix: admin/, access: superuser}\n"),
-                  "access.rules[1].prefix", 10, "start with '/'");
+  check_one_error(
+      load(head + "    - {path: /ok, access: anonymous}\n    - {prefix: admin/, access: superuser}\n"),
+      "access.rules[1].prefix", 10, "start with '/'");
   check_one_error(load(head + "    - {path: healthz, access: anonymous}\n"), "access.rules[0].path", 9,
                   "start with '/'");
-  check_one_error(load(head + "    - {regex: \"^/(unclosed$\", access: anonymous}\n"), "access.rules[0].regex", 9,
-                  "regex does not compile");
+  check_one_error(load(head + "    - {regex: \"^/(unclosed$\", access: anonymous}\n"),
+                  "access.rules[0].regex", 9, "regex does not compile");
   check_one_error(load(head + "    - {path: /a}\n"), "access.rules[0].access", 9, "access is required");
-  check_one_error(load(head + "    - {path: /a, access: admins}\n"), "access.rules[0].access", 9, "must be one of");
+  check_one_error(load(head + "    - {path: /a, access: admins}\n"), "access.rules[0].access", 9,
+                  "must be one of");
   check_one_error(load(head + "    - path: /a\n      access: anonymous\n      methods:\n        - GET\n"
                               "        - \"BAD METHOD\"\n"),
                   "access.rules[0].methods[1]", 13, "not an HTTP method");
-  check_one_error(load(head + "    - {path: /a, methods: [], access: anonymous}\n"), "access.rules[0].methods", 9,
-                  "must not be empty");
-  check_one_error(load(head + "    - {path: /a, methods: GET, access: anonymous}\n"), "access.rules[0].methods", 9,
-                  "expected a list");
-  check_one_error(load(minimal("access: {unauthenticated: {status: 302}}\n")), "access.unauthenticated.status", 7,
-                  "between 400 and 499");
+  check_one_error(load(head + "    - {path: /a, methods: [], access: anonymous}\n"),
+                  "access.rules[0].methods", 9, "must not be empty");
+  check_one_error(load(head + "    - {path: /a, methods: GET, access: anonymous}\n"),
+                  "access.rules[0].methods", 9, "expected a list");
+  check_one_error(load(minimal("access: {unauthenticated: {status: 302}}\n")),
+                  "access.unauthenticated.status", 7, "between 400 and 499");
   check_one_error(load(minimal("access: {unauthenticated: {status: 401, redirect: /login}}\n")),
                   "access.unauthenticated", 7, "exactly one of status or redirect");
   check_one_error(load(minimal("access: {unauthenticated: {}}\n")), "access.unauthenticated", 7,
@@ -408,12 +418,13 @@ TEST_CASE("identity header names are checked") {
                   "not a valid HTTP header name");
   check_one_error(load(minimal("identity_headers: {email: x_user_id}\n")), "identity_headers.email", 7,
                   "used for two identity headers");
-  check_one_error(load(minimal("identity_headers: {verified: Authorization}\n")), "identity_headers.verified", 7,
-                  "reserved");
+  check_one_error(load(minimal("identity_headers: {verified: Authorization}\n")), "identity_headers.verified",
+                  7, "reserved");
 }
 
 TEST_CASE("secret is required and at least 32 characters") {
-  const std::string backends = "auth:\n  backends:\n    - {name: a, transport: {type: bearer}, strategy: {type: jwt}}\n";
+  const std::string backends =
+      "auth:\n  backends:\n    - {name: a, transport: {type: bearer}, strategy: {type: jwt}}\n";
   check_one_error(load(backends), "secret", 0, "secret is required");
   check_one_error(load("secret: \"\"\n" + backends), "secret", 1, "secret is required");
   check_one_error(load("secret: null\n" + backends), "secret", 1, "secret is required");
@@ -444,8 +455,9 @@ TEST_CASE("an unset ${VAR} without default names the key and the variable") {
   ScopedEnv unset("DOORMAN_TEST_UNSET", nullptr);
   check_one_error(load(minimal("upstream:\n  url: \"http://${DOORMAN_TEST_UNSET}:80\"\n")), "upstream.url", 8,
                   "DOORMAN_TEST_UNSET is not set");
-  const LoadResult r = load(minimal("    - name: b\n      transport: {type: bearer}\n"
-                                    "      strategy: {type: jwt, secret: \"${DOORMAN_TEST_UNSET}\"}\n"));
+  const LoadResult r =
+      load(minimal("    - name: b\n      transport: {type: bearer}\n"
+                   "      strategy: {type: jwt, secret: \"${DOORMAN_TEST_UNSET}\"}\n"));
   check_one_error(r, "auth.backends[1].strategy.secret", 9, "DOORMAN_TEST_UNSET");
 }
 
@@ -487,9 +499,11 @@ TEST_CASE("*_file secrets are read relative to the config directory") {
       "secret_file: secrets/main\n"
       "users:\n"
       "  reset_password_token_secret_file: secrets/reset\n"
-      "  verification_token_secret_file: " + (dir.path / "secrets/verify").string() + "\n"
-      "auth:\n  backends:\n"
-      "    - {name: a, transport: {type: bearer}, strategy: {type: jwt, secret_file: secrets/jwt}}\n",
+      "  verification_token_secret_file: " +
+          (dir.path / "secrets/verify").string() +
+          "\n"
+          "auth:\n  backends:\n"
+          "    - {name: a, transport: {type: bearer}, strategy: {type: jwt, secret_file: secrets/jwt}}\n",
       dir.path.string());
   INFO(dump(r));
   REQUIRE(r.ok());
@@ -504,16 +518,18 @@ TEST_CASE("*_file errors") {
   dir.write("s", valid_secret);
   check_one_error(load(minimal("users: {reset_password_token_secret_file: missing}\n"), dir.path.string()),
                   "users.reset_password_token_secret_file", 7, "cannot read");
-  check_one_error(
-      load(minimal("users: {verification_token_secret: x, verification_token_secret_file: s}\n"), dir.path.string()),
-      "users.verification_token_secret_file", 7, "not both");
-  const LoadResult both = load("secret: \"" + valid_secret + "\"\nsecret_file: s\n" +
-                                   "auth:\n  backends:\n    - {name: a, transport: {type: bearer}, strategy: {type: jwt}}\n",
-                               dir.path.string());
+  check_one_error(load(minimal("users: {verification_token_secret: x, verification_token_secret_file: s}\n"),
+                       dir.path.string()),
+                  "users.verification_token_secret_file", 7, "not both");
+  const LoadResult both =
+      load("secret: \"" + valid_secret + "\"\nsecret_file: s\n" +
+               "auth:\n  backends:\n    - {name: a, transport: {type: bearer}, strategy: {type: jwt}}\n",
+           dir.path.string());
   check_one_error(both, "secret_file", 2, "give either secret or secret_file, not both");
-  const LoadResult missing = load("secret_file: nope\nauth:\n  backends:\n"
-                                  "    - {name: a, transport: {type: bearer}, strategy: {type: jwt}}\n",
-                                  dir.path.string());
+  const LoadResult missing = load(
+      "secret_file: nope\nauth:\n  backends:\n"
+      "    - {name: a, transport: {type: bearer}, strategy: {type: jwt}}\n",
+      dir.path.string());
   check_one_error(missing, "secret_file", 1, "cannot read");
 }
 
@@ -523,10 +539,11 @@ TEST_CASE("RS256/ES256 read PEM key files") {
   dir.write("keys/priv.pem", "-----BEGIN PRIVATE KEY-----\nxyz\n-----END PRIVATE KEY-----\n");
   dir.write("keys/junk", "not a key");
   const std::string head = minimal("    - name: rs\n      transport: {type: bearer}\n      strategy:\n");
-  const LoadResult r = load(head +
-                                "        type: jwt\n        algorithm: rs256\n"
-                                "        public_key_file: keys/pub.pem\n        private_key_file: keys/priv.pem\n",
-                            dir.path.string());
+  const LoadResult r =
+      load(head +
+               "        type: jwt\n        algorithm: rs256\n"
+               "        public_key_file: keys/pub.pem\n        private_key_file: keys/priv.pem\n",
+           dir.path.string());
   INFO(dump(r));
   REQUIRE(r.ok());
   const StrategyConfig& s = r.config->auth.backends[1].strategy;
@@ -534,27 +551,30 @@ TEST_CASE("RS256/ES256 read PEM key files") {
   CHECK(s.public_key_pem.find("BEGIN PUBLIC KEY") != std::string::npos);
   CHECK(s.private_key_pem.find("BEGIN PRIVATE KEY") != std::string::npos);
 
-  const LoadResult verify_only =
-      load(head + "        {type: jwt, algorithm: ES256, public_key_file: keys/pub.pem}\n", dir.path.string());
+  const LoadResult verify_only = load(
+      head + "        {type: jwt, algorithm: ES256, public_key_file: keys/pub.pem}\n", dir.path.string());
   CHECK(verify_only.ok());
 
   check_one_error(load(head + "        {type: jwt, algorithm: ES256, private_key_file: keys/priv.pem}\n",
                        dir.path.string()),
                   "auth.backends[1].strategy.public_key_file", 9, "required");
-  check_one_error(load(head + "        {type: jwt, algorithm: RS256, public_key_file: keys/junk}\n", dir.path.string()),
-                  "auth.backends[1].strategy.public_key_file", 10, "not a PEM");
+  check_one_error(
+      load(head + "        {type: jwt, algorithm: RS256, public_key_file: keys/junk}\n", dir.path.string()),
+      "auth.backends[1].strategy.public_key_file", 10, "not a PEM");
   check_one_error(load(head + "        {type: jwt, algorithm: RS256, public_key_file: keys/none.pem}\n",
                        dir.path.string()),
                   "auth.backends[1].strategy.public_key_file", 10, "cannot read");
-  check_one_error(load(head + "        {type: jwt, algorithm: RS256, public_key_file: keys/pub.pem, secret: x}\n",
-                       dir.path.string()),
-                  "auth.backends[1].strategy.secret", 10, "only for algorithm HS256");
+  check_one_error(
+      load(head + "        {type: jwt, algorithm: RS256, public_key_file: keys/pub.pem, secret: x}\n",
+           dir.path.string()),
+      "auth.backends[1].strategy.secret", 10, "only for algorithm HS256");
   check_one_error(load(head + "        {type: jwt, public_key_file: keys/pub.pem}\n", dir.path.string()),
                   "auth.backends[1].strategy.public_key_file", 10, "only for algorithm RS256 or ES256");
 }
 
 TEST_CASE("a hooks section loads") {
-  const LoadResult r = load(minimal("hooks: {url: \"http://127.0.0.1:8080/_doorman/events\", secret: s, timeout_ms: 500}\n"));
+  const LoadResult r =
+      load(minimal("hooks: {url: \"http://127.0.0.1:8080/_doorman/events\", secret: s, timeout_ms: 500}\n"));
   INFO(dump(r));
   REQUIRE(r.ok());
   REQUIRE(r.config->hooks);
@@ -570,9 +590,9 @@ TEST_CASE("a hooks section loads") {
 
 TEST_CASE("a postgresql URL loads as a libpq connection string") {
   // fastapi-users' async DATABASE_URL as is; the password percent-decoded and quoted for libpq.
-  const LoadResult r =
-      load(minimal("database: {url: \"postgresql+asyncpg://app:p%40ss%20w@db.internal:5433/users?ssl=require\", "
-                   "pool_size: 8}\n"));
+  const LoadResult r = load(
+      minimal("database: {url: \"postgresql+asyncpg://app:p%40ss%20w@db.internal:5433/users?ssl=require\", "
+              "pool_size: 8}\n"));
   INFO(dump(r));
   REQUIRE(r.ok());
   CHECK(r.config->database.kind == DatabaseKind::postgresql);
@@ -586,9 +606,10 @@ TEST_CASE("a postgresql URL loads as a libpq connection string") {
 }
 
 TEST_CASE("a redis strategy loads with its url, key prefix and lifetime") {
-  const LoadResult r = load(minimal("    - name: r\n      transport: {type: bearer}\n"
-                                    "      strategy: {type: redis, url: \"redis://h:6379/1\", key_prefix: \"p:\", "
-                                    "lifetime_seconds: 120}\n"));
+  const LoadResult r =
+      load(minimal("    - name: r\n      transport: {type: bearer}\n"
+                   "      strategy: {type: redis, url: \"redis://h:6379/1\", key_prefix: \"p:\", "
+                   "lifetime_seconds: 120}\n"));
   INFO(dump(r));
   REQUIRE(r.ok());
   REQUIRE(r.config->auth.backends.size() == 2);
@@ -598,7 +619,8 @@ TEST_CASE("a redis strategy loads with its url, key prefix and lifetime") {
   CHECK(strategy.key_prefix == "p:");
   CHECK(strategy.lifetime_seconds == std::optional<int>(120));
   // Defaults: fastapi-users' key prefix, no expiry.
-  const LoadResult d = load(minimal("    - name: r\n      transport: {type: bearer}\n      strategy: {type: redis}\n"));
+  const LoadResult d =
+      load(minimal("    - name: r\n      transport: {type: bearer}\n      strategy: {type: redis}\n"));
   INFO(dump(d));
   REQUIRE(d.ok());
   CHECK(d.config->auth.backends[1].strategy.key_prefix == "fastapi_users_token:");
@@ -613,8 +635,9 @@ TEST_CASE("features of later issues are refused, not ignored") {
   TempDir dir;
   dir.write("cert.pem", "c");
   dir.write("key.pem", "k");
-  check_one_error(load(minimal("server: {tls: {cert_file: cert.pem, key_file: key.pem}}\n"), dir.path.string()),
-                  "server.tls", 7, "server.tls is not supported yet");
+  check_one_error(
+      load(minimal("server: {tls: {cert_file: cert.pem, key_file: key.pem}}\n"), dir.path.string()),
+      "server.tls", 7, "server.tls is not supported yet");
   // A refused section is still checked, so its errors are not hidden until it is enabled.
   const LoadResult hooks = load(minimal("hooks: {url: \"http://h/ev\", secret: s, timeout_ms: -1, x: 1}\n"));
   CHECK(has_error(hooks, "hooks.timeout_ms", 7, "must be >= 1"));
@@ -660,9 +683,9 @@ TEST_CASE("load_config_file reports unreadable files and resolves against the fi
   CHECK(missing.errors[0].to_string().find("nope.yaml: cannot read") != std::string::npos);
 
   dir.write("conf/secret.txt", valid_secret + "\n");
-  const std::string path = dir.write(
-      "conf/doorman.yaml",
-      "secret_file: secret.txt\nauth:\n  backends:\n    - {name: a, transport: {type: bearer}, strategy: {type: jwt}}\n");
+  const std::string path = dir.write("conf/doorman.yaml",
+                                     "secret_file: secret.txt\nauth:\n  backends:\n    - {name: a, "
+                                     "transport: {type: bearer}, strategy: {type: jwt}}\n");
   const LoadResult r = load_config_file(path);
   INFO(dump(r));
   REQUIRE(r.ok());

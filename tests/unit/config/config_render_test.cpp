@@ -9,14 +9,16 @@ using namespace doorman::config;
 TEST_CASE("render_effective_config shows effective values and masks every secret") {
   const std::string secret = "top-level-secret-0123456789abcdefghijkl";
   const LoadResult r = load_config_text(
-      "secret: \"" + secret + "\"\n"
-      "users: {reset_password_token_secret: reset-secret-value}\n"
-      "database: {url: \"sqlite:///users.db\"}\n"
-      "auth:\n  backends:\n"
-      "    - {name: jwt, transport: {type: bearer}, strategy: {type: jwt, secret: jwt-secret-value}}\n"
-      "    - {name: cookie, transport: {type: cookie}, strategy: {type: database, lifetime_seconds: 60}}\n"
-      "access:\n  rules:\n    - {prefix: /api/, methods: [post], access: verified}\n"
-      "forwarding: {trusted_proxies: [10.0.0.0/8]}\n",
+      "secret: \"" + secret +
+          "\"\n"
+          "users: {reset_password_token_secret: reset-secret-value}\n"
+          "database: {url: \"sqlite:///users.db\"}\n"
+          "auth:\n  backends:\n"
+          "    - {name: jwt, transport: {type: bearer}, strategy: {type: jwt, secret: jwt-secret-value}}\n"
+          "    - {name: cookie, transport: {type: cookie}, strategy: {type: database, lifetime_seconds: "
+          "60}}\n"
+          "access:\n  rules:\n    - {prefix: /api/, methods: [post], access: verified}\n"
+          "forwarding: {trusted_proxies: [10.0.0.0/8]}\n",
       "t.yaml", ".");
   REQUIRE(r.ok());
   const std::string text = render_effective_config(*r.config);

@@ -44,7 +44,8 @@ TEST_CASE("format_access_log: nulls for no user, no backend, not forwarded") {
   entry.client = "::1";
   const auto line = format_access_log(entry);
   CHECK(line ==
-        "{\"time\":\"1999-12-31T23:59:59.999Z\",\"method\":\"POST\",\"path\":\"/auth/jwt/login\",\"status\":400,"
+        "{\"time\":\"1999-12-31T23:59:59.999Z\",\"method\":\"POST\",\"path\":\"/auth/jwt/"
+        "login\",\"status\":400,"
         "\"user_id\":null,\"backend\":null,\"upstream_ms\":null,\"total_ms\":0.042,\"client\":\"::1\"}\n");
   const auto json = nlohmann::json::parse(line);
   CHECK(json["user_id"].is_null());
@@ -69,7 +70,8 @@ TEST_CASE("format_access_log: hostile strings stay one valid JSON line") {
   CHECK(json["time"] == "2024-02-29T00:00:00.000Z");
   CHECK(json["method"] == "G\"ET");
   CHECK(json["path"] ==
-        "/a\"b\\c\nd\x01\x7f/caf\xc3\xa9/\xef\xbf\xbd\xef\xbf\xbd/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd/\xf0\x9f\x98\x80");
+        "/a\"b\\c\nd\x01\x7f/caf\xc3\xa9/\xef\xbf\xbd\xef\xbf\xbd/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd/"
+        "\xf0\x9f\x98\x80");
   CHECK(json["user_id"] == "x\ny");
   CHECK(json["total_ms"].get<double>() == 0.0);
   CHECK(json["upstream_ms"].is_null());
@@ -79,7 +81,7 @@ TEST_CASE("format_access_log: hostile strings stay one valid JSON line") {
 TEST_CASE("format_access_log: field order") {
   AccessLogEntry entry;
   const auto line = format_access_log(entry);
-  const char* fields[] = {"\"time\"", "\"method\"", "\"path\"", "\"status\"", "\"user_id\"",
+  const char* fields[] = {"\"time\"",    "\"method\"",      "\"path\"",     "\"status\"", "\"user_id\"",
                           "\"backend\"", "\"upstream_ms\"", "\"total_ms\"", "\"client\""};
   std::size_t previous = 0;
   for (const char* field : fields) {

@@ -69,13 +69,14 @@ TEST_CASE("AccessPolicy: first matching rule or the default") {
       {"GET", "/ADMIN", AccessLevel::authenticated},
       {"GET", "/ADMIN/x", AccessLevel::authenticated},
       {"GET", "/Admin/", AccessLevel::authenticated},
-      {"GET", "/admin%2F", AccessLevel::authenticated},  // never produced by the normalizer; no prefix match either
+      {"GET", "/admin%2F",
+       AccessLevel::authenticated},  // never produced by the normalizer; no prefix match either
       {"GET", "/admin%2Fx", AccessLevel::authenticated},
       {"GET", "/adminx", AccessLevel::authenticated},
       {"POST", "/api/v1/reports", AccessLevel::verified},
       {"POST", "/api/v12/reports", AccessLevel::verified},
-      {"GET", "/api/v1/reports", AccessLevel::authenticated},   // methods filter
-      {"post", "/api/v1/reports", AccessLevel::authenticated},  // methods are case-sensitive
+      {"GET", "/api/v1/reports", AccessLevel::authenticated},    // methods filter
+      {"post", "/api/v1/reports", AccessLevel::authenticated},   // methods are case-sensitive
       {"POST", "/api/v1/reports/", AccessLevel::authenticated},  // anchored by the user
       {"POST", "/x/api/v1/reports", AccessLevel::authenticated},
       {"POST", "/API/v1/reports", AccessLevel::authenticated},
@@ -171,10 +172,8 @@ TEST_CASE("AccessPolicy: verdict of every level for every kind of user") {
     AccessVerdict expected[6];
   };
   const Row rows[] = {
-      {AccessLevel::anonymous, {F, F, F, F, F, F}},
-      {AccessLevel::authenticated, {U, U, F, F, F, F}},
-      {AccessLevel::verified, {U, U, X, F, X, F}},
-      {AccessLevel::superuser, {U, U, X, X, F, F}},
+      {AccessLevel::anonymous, {F, F, F, F, F, F}}, {AccessLevel::authenticated, {U, U, F, F, F, F}},
+      {AccessLevel::verified, {U, U, X, F, X, F}},  {AccessLevel::superuser, {U, U, X, X, F, F}},
       {AccessLevel::deny, {X, X, X, X, X, X}},
   };
   const User* users[] = {nullptr, &inactive, &active, &verified, &superuser, &super_verified};

@@ -4,6 +4,7 @@
 // timeout, no retry after 4xx, the bounded queue, and the shutdown bound.
 #include "proxy/hook_dispatcher.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,7 +17,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <doctest/doctest.h>
 
 #include <chrono>
 #include <functional>
@@ -63,7 +63,8 @@ struct Action {
 class Receiver {
  public:
   explicit Receiver(std::function<Action(std::size_t)> script = {})
-      : script_(std::move(script)), acceptor_(context_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+      : script_(std::move(script)),
+        acceptor_(context_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     asio::co_spawn(context_, accept(), asio::detached);
     thread_ = std::thread([this] { context_.run(); });
   }
@@ -276,7 +277,8 @@ TEST_CASE("one user's events arrive in order under concurrent enqueue of several
   for (int u = 0; u < kUsers; ++u) {
     producers.emplace_back([&, u] {
       const std::string id = "00000000-0000-4000-8000-00000000000" + std::to_string(u);
-      for (int i = 0; i < kEach; ++i) dispatcher.enqueue(make_event(id, "after_update", std::vector<std::string>{std::to_string(i)}));
+      for (int i = 0; i < kEach; ++i)
+        dispatcher.enqueue(make_event(id, "after_update", std::vector<std::string>{std::to_string(i)}));
     });
   }
   for (auto& t : producers) t.join();
@@ -390,7 +392,8 @@ TEST_CASE("keep-alive: a burst reuses connections") {
   options.lanes_per_loop = 1;
   HookDispatcher dispatcher(hooks_for(receiver.url()), options);
   dispatcher.start(loops.executors());
-  for (int i = 0; i < 50; ++i) dispatcher.enqueue(make_event("77777777-0000-4000-8000-00000000000" + std::to_string(i % 3)));
+  for (int i = 0; i < 50; ++i)
+    dispatcher.enqueue(make_event("77777777-0000-4000-8000-00000000000" + std::to_string(i % 3)));
   REQUIRE(eventually([&] { return dispatcher.delivered() == 50; }));
   CHECK(receiver.connections() < 50);
   dispatcher.stop(1s);
@@ -405,7 +408,8 @@ TEST_CASE("a full queue drops and counts; stop abandons the rest within its boun
   options.log_drops_every = 10;
   HookDispatcher dispatcher(hooks_for(receiver.url(), 60000), options);
   dispatcher.start(loops.executors());
-  for (int i = 0; i < 20; ++i) dispatcher.enqueue(make_event("88888888-0000-4000-8000-00000000000" + std::to_string(i % 4)));
+  for (int i = 0; i < 20; ++i)
+    dispatcher.enqueue(make_event("88888888-0000-4000-8000-00000000000" + std::to_string(i % 4)));
   CHECK(dispatcher.dropped() == 15);
   CHECK(dispatcher.queued() == 5);
   REQUIRE(eventually([&] { return receiver.count() >= 4; }));  // one in flight per user, all hanging

@@ -21,7 +21,8 @@ Cidr cidr(std::vector<std::uint8_t> address, int prefix) {
   return c;
 }
 
-std::vector<std::uint8_t> v6(std::initializer_list<std::uint8_t> head, std::initializer_list<std::uint8_t> tail = {}) {
+std::vector<std::uint8_t> v6(std::initializer_list<std::uint8_t> head,
+                             std::initializer_list<std::uint8_t> tail = {}) {
   std::vector<std::uint8_t> bytes(16, 0);
   std::copy(head.begin(), head.end(), bytes.begin());
   std::copy(tail.begin(), tail.end(), bytes.end() - static_cast<std::ptrdiff_t>(tail.size()));
@@ -33,9 +34,9 @@ Config trusted_config() {
   config.forwarding.trusted_proxies = {
       cidr({10, 0, 0, 0}, 8),
       cidr({192, 168, 1, 128}, 25),
-      cidr(v6({0xfd, 0x00}), 8),                                   // fd00::/8
-      cidr(v6({}, {0xff, 0xff, 172, 16, 0, 0}), 96 + 12),          // ::ffff:172.16.0.0/108
-      cidr(v6({}, {1}), 128),                                      // ::1/128
+      cidr(v6({0xfd, 0x00}), 8),                           // fd00::/8
+      cidr(v6({}, {0xff, 0xff, 172, 16, 0, 0}), 96 + 12),  // ::ffff:172.16.0.0/108
+      cidr(v6({}, {1}), 128),                              // ::1/128
   };
   return config;
 }
@@ -62,9 +63,10 @@ TEST_CASE("drop_request_header: hop-by-hop and identity headers") {
   config.identity_headers.id = "X-Auth-User";
   const HeaderPolicy policy(config);
   const std::vector<std::string> none;
-  for (const char* name : {"Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding",
-                           "UPGRADE", "Proxy-Authorization", "X-Auth-User", "x_auth_user", "X-AUTH_USER",
-                           "X-User-Email", "x_user_email", "X-User-Superuser", "x-user_verified"}) {
+  for (const char* name :
+       {"Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "UPGRADE",
+        "Proxy-Authorization", "X-Auth-User", "x_auth_user", "X-AUTH_USER", "X-User-Email", "x_user_email",
+        "X-User-Superuser", "x-user_verified"}) {
     CAPTURE(std::string(name));
     CHECK(policy.drop_request_header(name, none, false));
     CHECK(policy.drop_request_header(name, none, true));
@@ -91,9 +93,10 @@ TEST_CASE("drop_request_header: X-Forwarded-* and Forwarded depend on trust") {
 TEST_CASE("drop_request_header: Connection tokens") {
   const HeaderPolicy policy(Config{});
   std::vector<std::string> tokens;
-  append_connection_tokens("X-Secret, x-forwarded-for, X-User-Id, Host, X-Forwarded-Host, x_forwarded_proto, "
-                           "X-Forwarded-Port, Authorization",
-                           tokens);
+  append_connection_tokens(
+      "X-Secret, x-forwarded-for, X-User-Id, Host, X-Forwarded-Host, x_forwarded_proto, "
+      "X-Forwarded-Port, Authorization",
+      tokens);
   CHECK(policy.drop_request_header("X-Secret", tokens, true));
   CHECK(policy.drop_request_header("x_secret", tokens, true));
   CHECK(policy.drop_request_header("Authorization", tokens, true));
@@ -117,9 +120,10 @@ TEST_CASE("identity_for") {
   user.email = "a@example.com";
   user.is_superuser = true;
   const auto headers = policy.identity_for(&user);
-  const std::vector<std::pair<std::string, std::string>> expected = {
-      {"X-User-Id", user.id}, {"X-User-Email", "a@example.com"}, {"X-User-Superuser", "true"},
-      {"X-User-Verified", "false"}};
+  const std::vector<std::pair<std::string, std::string>> expected = {{"X-User-Id", user.id},
+                                                                     {"X-User-Email", "a@example.com"},
+                                                                     {"X-User-Superuser", "true"},
+                                                                     {"X-User-Verified", "false"}};
   CHECK(headers == expected);
 
   user.is_active = false;
@@ -199,8 +203,10 @@ TEST_CASE("strip_cookies") {
   CHECK(strip_cookies("fastapiusersauth=tok", names) == "");
   CHECK(strip_cookies("fastapiusersauth=tok;fastapiusersoauthcsrf=x", names) == "");
   CHECK(strip_cookies("b=2;a=1", names) == "b=2; a=1");
-  CHECK(strip_cookies("  a=1 ;; b=\"q;\" ", names) == "a=1; b=\"q; \"");  // quoted values are not special in Cookie
-  CHECK(strip_cookies("FastAPIUsersAuth=keep", names) == "FastAPIUsersAuth=keep");  // names are case-sensitive
+  CHECK(strip_cookies("  a=1 ;; b=\"q;\" ", names) ==
+        "a=1; b=\"q; \"");  // quoted values are not special in Cookie
+  CHECK(strip_cookies("FastAPIUsersAuth=keep", names) ==
+        "FastAPIUsersAuth=keep");  // names are case-sensitive
   CHECK(strip_cookies("flag; fastapiusersauth=x", names) == "flag");
   CHECK(strip_cookies("a=1", {}) == "a=1");
   CHECK(strip_cookies("", names) == "");

@@ -83,12 +83,12 @@ TEST_CASE("Metrics: auth results by backend name") {
 TEST_CASE("Metrics: upstream latency histogram is cumulative") {
   using namespace std::chrono_literals;
   Metrics m;
-  m.observe_upstream_latency(100us);   // <= 0.0005
-  m.observe_upstream_latency(500us);   // == 0.0005: le is inclusive
-  m.observe_upstream_latency(3ms);     // <= 0.005
-  m.observe_upstream_latency(2s);      // <= 2.5
-  m.observe_upstream_latency(120s);    // +Inf
-  m.observe_upstream_latency(-5ms);    // a clock step: counts as 0
+  m.observe_upstream_latency(100us);  // <= 0.0005
+  m.observe_upstream_latency(500us);  // == 0.0005: le is inclusive
+  m.observe_upstream_latency(3ms);    // <= 0.005
+  m.observe_upstream_latency(2s);     // <= 2.5
+  m.observe_upstream_latency(120s);   // +Inf
+  m.observe_upstream_latency(-5ms);   // a clock step: counts as 0
   const auto text = m.render();
   CHECK(has_line(text, "doorman_upstream_latency_seconds_bucket{le=\"0.0005\"} 3"));
   CHECK(has_line(text, "doorman_upstream_latency_seconds_bucket{le=\"0.001\"} 3"));

@@ -8,9 +8,9 @@
 
 #include <cstring>
 
+using boost::asio::ip::tcp;
 using doorman::proxy::UpstreamConnectionPtr;
 using doorman::proxy::UpstreamPool;
-using boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {

@@ -27,7 +27,8 @@ inline constexpr int kDbBackend = 2;      // "db": bearer + database
 
 // Argon2id at the minimum cost: these tests check routes, not hashing.
 inline std::shared_ptr<const authcore::PasswordHasher> cheap_hasher() {
-  static const auto hasher = std::make_shared<const authcore::PasswordHasher>(authcore::PasswordHasherParams{1, 8u << 20});
+  static const auto hasher =
+      std::make_shared<const authcore::PasswordHasher>(authcore::PasswordHasherParams{1, 8u << 20});
   return hasher;
 }
 
@@ -72,8 +73,9 @@ inline std::optional<std::string> header(const HttpAnswer& answer, std::string_v
 // The user object of api-contract.md, as the routes must answer it.
 inline std::string user_body(const authcore::User& u) {
   const auto flag = [](bool b) { return b ? "true" : "false"; };
-  return std::string(R"({"id":")") + u.id + R"(","email":")" + u.email + R"(","is_active":)" + flag(u.is_active) +
-         R"(,"is_superuser":)" + flag(u.is_superuser) + R"(,"is_verified":)" + flag(u.is_verified) + "}";
+  return std::string(R"({"id":")") + u.id + R"(","email":")" + u.email + R"(","is_active":)" +
+         flag(u.is_active) + R"(,"is_superuser":)" + flag(u.is_superuser) + R"(,"is_verified":)" +
+         flag(u.is_verified) + "}";
 }
 
 // An HS256 JWT with exactly `claims`, to build the bad tokens the routes must refuse.

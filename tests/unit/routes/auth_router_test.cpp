@@ -42,7 +42,8 @@ Request me_with(std::string authorization) {
 TEST_CASE("login, bearer: 200 with the token, after_login fired") {
   ApiFixture f;
   const auto alice = f.add_user("alice@example.com");
-  const auto answer = f.send(login("jwt", "username=alice%40example.com&password=correct+horse&grant_type=password"));
+  const auto answer =
+      f.send(login("jwt", "username=alice%40example.com&password=correct+horse&grant_type=password"));
   CHECK(answer.status == 200);
   CHECK(header(answer, "Content-Type") == "application/json");
   const auto body = nlohmann::json::parse(answer.body);
@@ -89,11 +90,10 @@ TEST_CASE("login: bad credentials (unknown user, wrong password, unknown hash fo
   f.add_user("odd@example.com");
   f.store->users.back().hashed_password = "plaintext-not-a-hash";
 
-  for (const char* body : {"username=nobody@example.com&password=correct+horse",
-                           "username=alice@example.com&password=wrong+horse",
-                           "username=odd@example.com&password=correct+horse",
-                           "username=bob@example.com&password=correct+horse",
-                           "username=bob@example.com&password=wrong"}) {
+  for (const char* body :
+       {"username=nobody@example.com&password=correct+horse",
+        "username=alice@example.com&password=wrong+horse", "username=odd@example.com&password=correct+horse",
+        "username=bob@example.com&password=correct+horse", "username=bob@example.com&password=wrong"}) {
     CAPTURE(body);
     const auto answer = f.send(login("jwt", body));
     CHECK(answer.status == 400);
@@ -120,13 +120,15 @@ TEST_CASE("login: requires_verification refuses an unverified user with its own 
 }
 
 TEST_CASE("login: a weaker hash is replaced on success, even for an inactive user") {
-  const auto stronger = std::make_shared<const authcore::PasswordHasher>(authcore::PasswordHasherParams{2, 8u << 20});
+  const auto stronger =
+      std::make_shared<const authcore::PasswordHasher>(authcore::PasswordHasherParams{2, 8u << 20});
   ApiFixture f(nullptr, stronger);
   const auto alice = f.add_user("alice@example.com");
   const auto bob = f.add_user("bob@example.com", "correct horse", /*active=*/false);
   CHECK(f.send(login("jwt", "username=alice@example.com&password=correct+horse")).status == 200);
   CHECK(f.stored(alice.id)->hashed_password != alice.hashed_password);
-  CHECK(stronger->verify("correct horse", f.stored(alice.id)->hashed_password) == authcore::PasswordCheck::ok);
+  CHECK(stronger->verify("correct horse", f.stored(alice.id)->hashed_password) ==
+        authcore::PasswordCheck::ok);
   CHECK(f.send(login("jwt", "username=bob@example.com&password=correct+horse")).body == kBadCredentials);
   CHECK(f.stored(bob.id)->hashed_password != bob.hashed_password);
   // A wrong password changes nothing.
@@ -140,7 +142,8 @@ TEST_CASE("login: 422 for missing or empty fields, a JSON body, a bad grant_type
   f.add_user("alice@example.com");
   CHECK(f.send(login("jwt", "")).body == kBothMissing);
   CHECK(f.send(login("jwt", "username=&password=")).body == kBothMissing);
-  Request json = json_request("POST", "/auth/jwt/login", R"({"username":"alice@example.com","password":"correct horse"})");
+  Request json = json_request("POST", "/auth/jwt/login",
+                              R"({"username":"alice@example.com","password":"correct horse"})");
   const auto json_answer = f.send(json);
   CHECK(json_answer.status == 422);
   CHECK(json_answer.body == kBothMissing);
@@ -152,11 +155,14 @@ TEST_CASE("login: 422 for missing or empty fields, a JSON body, a bad grant_type
 
   const auto grant = f.send(login("jwt", "grant_type=client_credentials&password=x"));
   CHECK(grant.status == 422);
-  CHECK(grant.body ==
-        R"({"detail":[{"type":"string_pattern_mismatch","loc":["body","grant_type"],"msg":"String should match pattern '^password$'","input":"client_credentials","ctx":{"pattern":"^password$"}},)"
-        R"({"type":"missing","loc":["body","username"],"msg":"Field required","input":null}]})");
+  CHECK(
+      grant.body ==
+      R"({"detail":[{"type":"string_pattern_mismatch","loc":["body","grant_type"],"msg":"String should match pattern '^password$'","input":"client_credentials","ctx":{"pattern":"^password$"}},)"
+      R"({"type":"missing","loc":["body","username"],"msg":"Field required","input":null}]})");
   // Empty grant_type counts as absent; scope and client fields are accepted and unused.
-  CHECK(f.send(login("jwt", "grant_type=&username=alice@example.com&password=correct+horse&scope=a+b&client_id=c&client_secret=d"))
+  CHECK(f.send(login("jwt",
+                     "grant_type=&username=alice@example.com&password=correct+horse&scope=a+b&client_id=c&"
+                     "client_secret=d"))
             .status == 200);
   CHECK(f.events.size() == 1);
 }
@@ -164,9 +170,10 @@ TEST_CASE("login: 422 for missing or empty fields, a JSON body, a bad grant_type
 TEST_CASE("login: multipart/form-data is accepted; a multipart body without boundary is a 400") {
   ApiFixture f;
   f.add_user("alice@example.com");
-  Request r = login("jwt",
-                    "--b0\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice@example.com\r\n"
-                    "--b0\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\ncorrect horse\r\n--b0--\r\n");
+  Request r =
+      login("jwt",
+            "--b0\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice@example.com\r\n"
+            "--b0\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\ncorrect horse\r\n--b0--\r\n");
   r.content_type = "multipart/form-data; boundary=b0";
   CHECK(f.send(r).status == 200);
   r.content_type = "multipart/form-data";
@@ -197,7 +204,8 @@ TEST_CASE("logout: bearer 204 without cookie; cookie 204 clearing it; database d
   const auto cookie = f.send(logout("cookie", "", "fastapiusersauth=" + f.token_for(alice, kCookieBackend)));
   CHECK(cookie.status == 204);
   CHECK_FALSE(cookie.has_body);
-  CHECK(header(cookie, "Set-Cookie") == R"(fastapiusersauth=""; HttpOnly; Max-Age=0; Path=/; SameSite=lax; Secure)");
+  CHECK(header(cookie, "Set-Cookie") ==
+        R"(fastapiusersauth=""; HttpOnly; Max-Age=0; Path=/; SameSite=lax; Secure)");
 
   const std::string db_token = f.token_for(alice, kDbBackend);
   CHECK(f.store->tokens.count(db_token) == 1);
@@ -223,8 +231,8 @@ TEST_CASE("logout: 401 without a valid token or for an inactive user, 403 when u
   ApiFixture f([](config::Config& c) { c.users.requires_verification = true; });
   const auto inactive = f.add_user("off@example.com", "correct horse", /*active=*/false, /*verified=*/true);
   const auto unverified = f.add_user("new@example.com");
-  for (const std::string& authorization : {std::string(), std::string("Bearer nope"), std::string("Basic abc"),
-                                           f.bearer_for(inactive)}) {
+  for (const std::string& authorization :
+       {std::string(), std::string("Bearer nope"), std::string("Basic abc"), f.bearer_for(inactive)}) {
     CAPTURE(authorization);
     const auto answer = f.send(logout("jwt", authorization));
     CHECK(answer.status == 401);

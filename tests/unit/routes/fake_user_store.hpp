@@ -24,11 +24,12 @@ class FakeUserStore final : public authcore::UserStore {
   bool duplicate_on_write = false;  // create/update lose a race to the unique index
   int writes = 0;                   // successful create + update + remove calls
 
-  std::vector<User> users;  // insertion order
+  std::vector<User> users;                    // insertion order
   std::map<std::string, std::string> tokens;  // accesstoken: token -> user id
 
   static std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
   }
 

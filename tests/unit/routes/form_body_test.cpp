@@ -23,7 +23,7 @@ TEST_CASE("urlencoded: plus, percent escapes, raw bytes, empty and valueless fie
   CHECK(fields[0] == std::pair<std::string, std::string>{"username", "a@b.c"});
   CHECK(fields[1].second == "p w\xC3\xA9+");
   CHECK(fields[2] == std::pair<std::string, std::string>{"flag", ""});
-  CHECK(fields[3].second == "caf\xC3\xA9");  // a raw byte is its latin-1 character
+  CHECK(fields[3].second == "caf\xC3\xA9");      // a raw byte is its latin-1 character
   CHECK(fields[4].second == "%ZZ\xEF\xBF\xBD");  // an invalid escape stays; a bad UTF-8 run is U+FFFD
 }
 

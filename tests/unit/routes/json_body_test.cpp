@@ -63,18 +63,23 @@ TEST_CASE("json body: bytes that are not UTF-8 -> 400, malformed JSON -> 422 jso
   const auto malformed = refused("application/json", "{\"é\": x}");
   CHECK(malformed.status == 422);
   // offset in characters: '{', '"', 'é', '"', ':', ' ' come before the 'x'
-  CHECK(malformed.body.starts_with(R"({"detail":[{"type":"json_invalid","loc":["body",6],"msg":"JSON decode error","input":{},"ctx":{"error":")"));
+  CHECK(malformed.body.starts_with(
+      R"({"detail":[{"type":"json_invalid","loc":["body",6],"msg":"JSON decode error","input":{},"ctx":{"error":")"));
   CHECK(refused("application/json", " ").status == 422);
   CHECK(refused("application/json", "{} x").status == 422);
 }
 
 TEST_CASE("model body: missing, not an object, or the object") {
-  CHECK(model_error(parsed("application/json", "")) == R"({"type":"missing","loc":["body"],"msg":"Field required","input":null})");
-  CHECK(model_error(parsed("application/json", "null")) == R"({"type":"missing","loc":["body"],"msg":"Field required","input":null})");
-  CHECK(model_error(parsed("application/json", "[1]")) ==
-        R"({"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[1]})");
-  CHECK(model_error(parsed("text/plain", "hello")) ==
-        R"({"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":"hello"})");
+  CHECK(model_error(parsed("application/json", "")) ==
+        R"({"type":"missing","loc":["body"],"msg":"Field required","input":null})");
+  CHECK(model_error(parsed("application/json", "null")) ==
+        R"({"type":"missing","loc":["body"],"msg":"Field required","input":null})");
+  CHECK(
+      model_error(parsed("application/json", "[1]")) ==
+      R"({"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[1]})");
+  CHECK(
+      model_error(parsed("text/plain", "hello")) ==
+      R"({"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":"hello"})");
   const auto object = parsed("application/json", "{}");
   CHECK(std::holds_alternative<const Json*>(model_object(object)));
 }
@@ -86,10 +91,12 @@ TEST_CASE("body fields: strings, declaration order, missing echoes the whole bod
   CHECK_FALSE(fields.required_string("password"));
   CHECK_FALSE(fields.ok());
   REQUIRE(fields.errors().size() == 2);
-  CHECK(dump_json(fields.errors()[0]) ==
-        R"({"type":"missing","loc":["body","email"],"msg":"Field required","input":{"password":123,"x":"é"}})");
-  CHECK(dump_json(fields.errors()[1]) ==
-        R"({"type":"string_type","loc":["body","password"],"msg":"Input should be a valid string","input":123})");
+  CHECK(
+      dump_json(fields.errors()[0]) ==
+      R"({"type":"missing","loc":["body","email"],"msg":"Field required","input":{"password":123,"x":"é"}})");
+  CHECK(
+      dump_json(fields.errors()[1]) ==
+      R"({"type":"string_type","loc":["body","password"],"msg":"Input should be a valid string","input":123})");
 
   const Json nulls = Json::parse(R"({"password":null,"email":null})");
   BodyFields optional(nulls);
@@ -98,8 +105,9 @@ TEST_CASE("body fields: strings, declaration order, missing echoes the whole bod
   CHECK(optional.ok());
   BodyFields required(nulls);
   CHECK_FALSE(required.required_string("password"));
-  CHECK(dump_json(required.errors()[0]) ==
-        R"({"type":"string_type","loc":["body","password"],"msg":"Input should be a valid string","input":null})");
+  CHECK(
+      dump_json(required.errors()[0]) ==
+      R"({"type":"string_type","loc":["body","password"],"msg":"Input should be a valid string","input":null})");
 }
 
 TEST_CASE("body fields: pydantic's lax bool") {
@@ -131,8 +139,11 @@ TEST_CASE("body fields: pydantic's lax bool") {
 
   Json error;
   coerce_bool(Json("maybe"), loc, error);
-  CHECK(dump_json(error) ==
-        R"({"type":"bool_parsing","loc":["body","is_active"],"msg":"Input should be a valid boolean, unable to interpret input","input":"maybe"})");
+  CHECK(
+      dump_json(error) ==
+      R"({"type":"bool_parsing","loc":["body","is_active"],"msg":"Input should be a valid boolean, unable to interpret input","input":"maybe"})");
   coerce_bool(Json::array({1}), loc, error);
-  CHECK(dump_json(error) == R"({"type":"bool_type","loc":["body","is_active"],"msg":"Input should be a valid boolean","input":[1]})");
+  CHECK(
+      dump_json(error) ==
+      R"({"type":"bool_type","loc":["body","is_active"],"msg":"Input should be a valid boolean","input":[1]})");
 }

@@ -20,7 +20,8 @@ namespace {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -77,24 +78,42 @@ TEST_CASE("openapi: every served route is documented, with its body and response
   CHECK(paths.at("/users/me").at("patch").at("summary") == "Users:Patch Current User");
   CHECK(paths.at("/auth/request-verify-token").at("post").at("summary") == "Verify:Request-Token");
   CHECK(paths.at("/auth/cookie/login").at("post").at("responses").contains("204"));
-  CHECK(jwt_login.at("responses").at("400").at("content").at("application/json").at("examples").contains(
-      "LOGIN_BAD_CREDENTIALS"));
+  CHECK(jwt_login.at("responses")
+            .at("400")
+            .at("content")
+            .at("application/json")
+            .at("examples")
+            .contains("LOGIN_BAD_CREDENTIALS"));
 
   const auto& reset = paths.at("/auth/reset-password").at("post");
   CHECK(reset.at("requestBody").at("content").at("application/json").at("schema").at("required") ==
         nlohmann::json::array({"token", "password"}));
-  CHECK(reset.at("responses").at("400").at("content").at("application/json").at("examples")
-            .at("RESET_PASSWORD_INVALID_PASSWORD").at("value") ==
-        nlohmann::json::parse(R"({"detail":{"code":"RESET_PASSWORD_INVALID_PASSWORD","reason":"Password should be at least 8 characters"}})"));
+  CHECK(
+      reset.at("responses")
+          .at("400")
+          .at("content")
+          .at("application/json")
+          .at("examples")
+          .at("RESET_PASSWORD_INVALID_PASSWORD")
+          .at("value") ==
+      nlohmann::json::parse(
+          R"({"detail":{"code":"RESET_PASSWORD_INVALID_PASSWORD","reason":"Password should be at least 8 characters"}})"));
   CHECK(paths.at("/auth/forgot-password").at("post").at("responses").contains("202"));
-  CHECK(paths.at("/auth/verify").at("post").at("responses").at("400").at("content").at("application/json")
-            .at("examples").contains("VERIFY_USER_ALREADY_VERIFIED"));
+  CHECK(paths.at("/auth/verify")
+            .at("post")
+            .at("responses")
+            .at("400")
+            .at("content")
+            .at("application/json")
+            .at("examples")
+            .contains("VERIFY_USER_ALREADY_VERIFIED"));
 
   const auto& user_id = paths.at("/users/{id}");
   for (const char* method : {"get", "patch", "delete"}) {
     CAPTURE(method);
     CHECK(user_id.at(method).at("parameters").at(0).at("name") == "id");
-    for (const char* status : {"401", "403", "404"}) CHECK(user_id.at(method).at("responses").contains(status));
+    for (const char* status : {"401", "403", "404"})
+      CHECK(user_id.at(method).at("responses").contains(status));
     CHECK(user_id.at(method).at("security").size() == 3);
   }
   CHECK(user_id.at("delete").at("responses").contains("204"));
@@ -131,13 +150,14 @@ TEST_CASE("openapi: prefixes, backend names and router switches follow the confi
   CHECK(paths.contains("/api/accounts/{id}"));
   CHECK(paths.contains("/api/auth/openapi.json"));
   for (const char* gone : {"/auth/jwt/login", "/api/auth/jwt/login", "/api/auth/register", "/api/auth/verify",
-                           "/api/auth/request-verify-token", "/api/auth/forgot-password", "/api/auth/reset-password",
-                           "/users/me"})
+                           "/api/auth/request-verify-token", "/api/auth/forgot-password",
+                           "/api/auth/reset-password", "/users/me"})
     CHECK_FALSE(paths.contains(gone));
 
   config.routes.users = false;
   check_document_matches_table(config);
-  const nlohmann::json no_users = nlohmann::json::parse(dump_json(openapi_document(RouteTable(config), config)));
+  const nlohmann::json no_users =
+      nlohmann::json::parse(dump_json(openapi_document(RouteTable(config), config)));
   CHECK_FALSE(no_users.at("paths").contains("/api/accounts/me"));
   CHECK_FALSE(no_users.at("paths").contains("/api/accounts/{id}"));
 }

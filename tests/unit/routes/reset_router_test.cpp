@@ -37,8 +37,10 @@ std::string mailed_token(ApiFixture& f, const std::string& email) {
 }
 
 nlohmann::ordered_json reset_claims(const ApiFixture& f, const authcore::User& user) {
-  return {{"sub", user.id}, {"password_fgpt", f.hasher->hash(user.hashed_password)},
-          {"aud", "fastapi-users:reset"}, {"exp", kFarFuture}};
+  return {{"sub", user.id},
+          {"password_fgpt", f.hasher->hash(user.hashed_password)},
+          {"aud", "fastapi-users:reset"},
+          {"exp", kFarFuture}};
 }
 
 }  // namespace
@@ -76,17 +78,20 @@ TEST_CASE("forgot-password: unknown or inactive -> 202 null, no token") {
 
 TEST_CASE("forgot-password: 422 for field-by-field bodies") {
   ApiFixture f;
-  const char* kMissing = R"({"detail":[{"type":"missing","loc":["body","email"],"msg":"Field required","input":null}]})";
+  const char* kMissing =
+      R"({"detail":[{"type":"missing","loc":["body","email"],"msg":"Field required","input":null}]})";
   for (const char* body : {"", "{}", R"({"email":null})", "[]", "\"x\""}) {
     CAPTURE(body);
     const auto answer = f.send(forgot(body));
     CHECK(answer.status == 422);
     CHECK(answer.body == kMissing);
   }
-  CHECK(f.send(forgot(R"({"email":"a@mail.localhost"})")).body ==
-        R"({"detail":[{"type":"value_error","loc":["body","email"],"msg":"value is not a valid email address: The part after the @-sign is a special-use or reserved name that cannot be used with email.","input":"a@mail.localhost","ctx":{"reason":"The part after the @-sign is a special-use or reserved name that cannot be used with email."}}]})");
-  CHECK(f.send(forgot(R"({"email":true})")).body ==
-        R"({"detail":[{"type":"string_type","loc":["body","email"],"msg":"Input should be a valid string","input":true}]})");
+  CHECK(
+      f.send(forgot(R"({"email":"a@mail.localhost"})")).body ==
+      R"({"detail":[{"type":"value_error","loc":["body","email"],"msg":"value is not a valid email address: The part after the @-sign is a special-use or reserved name that cannot be used with email.","input":"a@mail.localhost","ctx":{"reason":"The part after the @-sign is a special-use or reserved name that cannot be used with email."}}]})");
+  CHECK(
+      f.send(forgot(R"({"email":true})")).body ==
+      R"({"detail":[{"type":"string_type","loc":["body","email"],"msg":"Input should be a valid string","input":true}]})");
 }
 
 TEST_CASE("reset-password: the mailed token sets the password once; sessions and is_verified untouched") {
@@ -116,7 +121,8 @@ TEST_CASE("reset-password: the mailed token sets the password once; sessions and
   const auto reused = f.send(reset_with(token, "third password!"));
   CHECK(reused.status == 400);
   CHECK(reused.body == kBadToken);
-  CHECK(f.hasher->verify("new battery staple", f.stored(alice.id)->hashed_password) == authcore::PasswordCheck::ok);
+  CHECK(f.hasher->verify("new battery staple", f.stored(alice.id)->hashed_password) ==
+        authcore::PasswordCheck::ok);
 }
 
 TEST_CASE("reset-password: every failing token step is RESET_PASSWORD_BAD_TOKEN and changes nothing") {
@@ -142,8 +148,11 @@ TEST_CASE("reset-password: every failing token step is RESET_PASSWORD_BAD_TOKEN 
       sign_hs256(secret, claims([](Claims& c) { c["sub"] = "42"; })),
       sign_hs256(secret, claims([](Claims& c) { c["sub"] = authcore::new_uuid4(); })),  // no such user
       sign_hs256(secret, claims([&](Claims& c) { c["password_fgpt"] = f.hasher->hash("something else"); })),
-      sign_hs256(secret, claims([&](Claims& c) { c["password_fgpt"] = alice.hashed_password; })),  // not a hash of it
-      sign_hs256(secret, claims([](Claims& c) { c["password_fgpt"] = "sha256:abc"; })),  // unknown format (upstream 500)
+      sign_hs256(secret,
+                 claims([&](Claims& c) { c["password_fgpt"] = alice.hashed_password; })),  // not a hash of it
+      sign_hs256(secret, claims([](Claims& c) {
+                   c["password_fgpt"] = "sha256:abc";
+                 })),  // unknown format (upstream 500)
       sign_hs256(secret, claims([](Claims& c) { c["password_fgpt"] = 7; })),
       sign_hs256(secret, reset_claims(f, off)),  // inactive, checked after the fingerprint
   };
@@ -164,10 +173,12 @@ TEST_CASE("reset-password: token before policy; policy -> RESET_PASSWORD_INVALID
   const std::string token = sign_hs256(f.config->users.reset_password_token_secret, reset_claims(f, alice));
   const auto shorter = f.send(reset_with(token, "short"));
   CHECK(shorter.status == 400);
-  CHECK(shorter.body ==
-        R"({"detail":{"code":"RESET_PASSWORD_INVALID_PASSWORD","reason":"Password should be at least 8 characters"}})");
-  CHECK(f.send(reset_with(token, "xx alice@example.com")).body ==
-        R"({"detail":{"code":"RESET_PASSWORD_INVALID_PASSWORD","reason":"Password should not contain e-mail"}})");
+  CHECK(
+      shorter.body ==
+      R"({"detail":{"code":"RESET_PASSWORD_INVALID_PASSWORD","reason":"Password should be at least 8 characters"}})");
+  CHECK(
+      f.send(reset_with(token, "xx alice@example.com")).body ==
+      R"({"detail":{"code":"RESET_PASSWORD_INVALID_PASSWORD","reason":"Password should not contain e-mail"}})");
   CHECK(f.store->writes == 0);
   CHECK(f.send(reset_with(token, "long enough")).status == 200);  // the token was not used up
 }
@@ -178,9 +189,10 @@ TEST_CASE("reset-password: 422 lists both fields; a deleted user's token is refu
         R"({"detail":[{"type":"missing","loc":["body","token"],"msg":"Field required","input":null},)"
         R"({"type":"missing","loc":["body","password"],"msg":"Field required","input":null}]})");
   CHECK(f.send(reset("[]")).status == 422);
-  CHECK(f.send(reset(R"({"token":null,"password":5})")).body ==
-        R"({"detail":[{"type":"missing","loc":["body","token"],"msg":"Field required","input":null},)"
-        R"({"type":"string_type","loc":["body","password"],"msg":"Input should be a valid string","input":5}]})");
+  CHECK(
+      f.send(reset(R"({"token":null,"password":5})")).body ==
+      R"({"detail":[{"type":"missing","loc":["body","token"],"msg":"Field required","input":null},)"
+      R"({"type":"string_type","loc":["body","password"],"msg":"Input should be a valid string","input":5}]})");
 
   const auto alice = f.add_user("alice@example.com");
   const std::string token = mailed_token(f, "alice@example.com");
@@ -196,9 +208,12 @@ TEST_CASE("reset-password: a token minted by fastapi-users (PyJWT + argon2-cffi)
   // (t=3, m=64 MiB, p=4: pwdlib's Argon2 defaults, spelled out for an older argon2-cffi.)
   const char* kStoredHash = "$argon2id$v=19$m=8192,t=1,p=1$DfaTNn7se7cw3Vtj+Sgc/w$2eDHzBVB+V8Io5eNF4Sc3w";
   const char* kPyJwtToken =
-      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxZjBjNmQ0ZS0yYjdhLTRjM2UtOWQ1Zi04YTdiNmM1ZDRlM2YiLCJwYXNzd29yZF9m"
-      "Z3B0IjoiJGFyZ29uMmlkJHY9MTkkbT02NTUzNix0PTMscD00JG9IK0YrRHpmVWdqbUJVQ2IxZTRkQmckNjZXREQ0a2R6d0NFMFlOVE9TYWcyRHZ2Y1"
-      "pXalF2dG1weEkza3RuSWZsSSIsImF1ZCI6ImZhc3RhcGktdXNlcnM6cmVzZXQiLCJleHAiOjQxMDI0NDQ4MDB9.qEbp9odLdKfhWXogarYUGY0MB10K"
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+      "eyJzdWIiOiIxZjBjNmQ0ZS0yYjdhLTRjM2UtOWQ1Zi04YTdiNmM1ZDRlM2YiLCJwYXNzd29yZF9m"
+      "Z3B0IjoiJGFyZ29uMmlkJHY9MTkkbT02NTUzNix0PTMscD00JG9IK0YrRHpmVWdqbUJVQ2IxZTRkQmckNjZXREQ0a2R6d0NFMFlOVE"
+      "9TYWcyRHZ2Y1"
+      "pXalF2dG1weEkza3RuSWZsSSIsImF1ZCI6ImZhc3RhcGktdXNlcnM6cmVzZXQiLCJleHAiOjQxMDI0NDQ4MDB9."
+      "qEbp9odLdKfhWXogarYUGY0MB10K"
       "HtCWbau74jvi9_E";
   ApiFixture f;
   authcore::User user;
@@ -224,8 +239,9 @@ TEST_CASE("reset routes: absent when routes.reset_password is off; store down ->
   f.add_user("alice@example.com");
   f.store->unavailable = true;
   CHECK(f.send(forgot(R"({"email":"alice@example.com"})")).status == 503);
-  const std::string token = sign_hs256(f.config->users.reset_password_token_secret,
-                                       {{"sub", authcore::new_uuid4()}, {"password_fgpt", "x"}, {"aud", "fastapi-users:reset"}});
+  const std::string token =
+      sign_hs256(f.config->users.reset_password_token_secret,
+                 {{"sub", authcore::new_uuid4()}, {"password_fgpt", "x"}, {"aud", "fastapi-users:reset"}});
   CHECK(f.send(reset_with(token, "long enough")).status == 503);
 
   ApiFixture off([](config::Config& c) { c.routes.reset_password = false; });

@@ -86,10 +86,10 @@ TEST_CASE("route table: one trailing slash -> 307 to the route, for any method")
 
 TEST_CASE("route table: everything else is forwarded") {
   const RouteTable table(testing::test_config());
-  for (const char* path : {"/users/42/posts", "/users/me/x", "/users", "/users/", "/auth", "/auth/",
-                           "/auth/verify/x", "/auth/forgot-password/x", "/auth/openapi", "/auth/jwt",
-                           "/auth/jwt/login/x", "/USERS/me", "/api/users/me", "/usersx/me", "/authx/register",
-                           "/auth/register/x", "/users//", "/", ""}) {
+  for (const char* path :
+       {"/users/42/posts", "/users/me/x", "/users", "/users/", "/auth", "/auth/", "/auth/verify/x",
+        "/auth/forgot-password/x", "/auth/openapi", "/auth/jwt", "/auth/jwt/login/x", "/USERS/me",
+        "/api/users/me", "/usersx/me", "/authx/register", "/auth/register/x", "/users//", "/", ""}) {
     CAPTURE(path);
     CHECK(table.match("GET", path).kind == Kind::none);
     CHECK(table.match("POST", path).kind == Kind::none);

@@ -42,7 +42,8 @@ TEST_CASE("GET users/me: 401 no user or inactive, 403 unverified when required")
   ApiFixture f([](config::Config& c) { c.users.requires_verification = true; });
   const auto inactive = f.add_user("off@example.com", "correct horse", false, true);
   const auto unverified = f.add_user("new@example.com");
-  for (const std::string& authorization : {std::string(), std::string("Bearer x.y.z"), f.bearer_for(inactive)}) {
+  for (const std::string& authorization :
+       {std::string(), std::string("Bearer x.y.z"), f.bearer_for(inactive)}) {
     const auto answer = f.send(get_me(authorization));
     CHECK(answer.status == 401);
     CHECK(answer.body == R"({"detail":"Unauthorized"})");
@@ -64,7 +65,8 @@ TEST_CASE("PATCH users/me: body parsing errors come before authentication, field
 
   ApiFixture g;
   const auto alice = g.add_user("alice@example.com");
-  const auto invalid = g.send(patch_me(g.bearer_for(alice), R"({"password":123,"email":"x@","is_verified":"2"})"));
+  const auto invalid =
+      g.send(patch_me(g.bearer_for(alice), R"({"password":123,"email":"x@","is_verified":"2"})"));
   CHECK(invalid.status == 422);
   CHECK(invalid.body.starts_with(
       R"({"detail":[{"type":"string_type","loc":["body","password"],"msg":"Input should be a valid string","input":123},)"
@@ -81,8 +83,9 @@ TEST_CASE("PATCH users/me: body parsing errors come before authentication, field
 TEST_CASE("PATCH users/me: {} and nulls are a no-op; the flags are ignored") {
   ApiFixture f;
   const auto alice = f.add_user("alice@example.com", "correct horse", true, true);
-  for (const char* body : {"{}", R"({"email":null,"password":null,"is_active":null,"is_superuser":null,"is_verified":null})",
-                           R"({"is_active":false,"is_superuser":true,"is_verified":"no","id":"x"})"}) {
+  for (const char* body :
+       {"{}", R"({"email":null,"password":null,"is_active":null,"is_superuser":null,"is_verified":null})",
+        R"({"is_active":false,"is_superuser":true,"is_verified":"no","id":"x"})"}) {
     CAPTURE(body);
     const auto answer = f.send(patch_me(f.bearer_for(alice), body));
     CHECK(answer.status == 200);
@@ -100,23 +103,29 @@ TEST_CASE("PATCH users/me: a new password is hashed, stored and usable") {
   const auto answer = f.send(patch_me(f.bearer_for(alice), R"({"password":"new horse battery"})"));
   CHECK(answer.status == 200);
   CHECK(answer.body == user_body(alice));
-  CHECK(f.hasher->verify("new horse battery", f.stored(alice.id)->hashed_password) == authcore::PasswordCheck::ok);
+  CHECK(f.hasher->verify("new horse battery", f.stored(alice.id)->hashed_password) ==
+        authcore::PasswordCheck::ok);
   REQUIRE(f.events.size() == 1);
   CHECK(f.events[0].fields == std::vector<std::string>{"password"});
-  CHECK(f.send(form_request("/auth/jwt/login", "username=alice@example.com&password=new+horse+battery")).status == 200);
+  CHECK(f.send(form_request("/auth/jwt/login", "username=alice@example.com&password=new+horse+battery"))
+            .status == 200);
 }
 
 TEST_CASE("PATCH users/me: password policy, checked against the stored email, wins over a taken email") {
   ApiFixture f;
   const auto alice = f.add_user("alice@example.com");
   f.add_user("bob@example.com");
-  const auto shorter = f.send(patch_me(f.bearer_for(alice), R"({"password":"short","email":"bob@example.com"})"));
+  const auto shorter =
+      f.send(patch_me(f.bearer_for(alice), R"({"password":"short","email":"bob@example.com"})"));
   CHECK(shorter.status == 400);
-  CHECK(shorter.body ==
-        R"({"detail":{"code":"UPDATE_USER_INVALID_PASSWORD","reason":"Password should be at least 8 characters"}})");
-  const auto contains = f.send(patch_me(f.bearer_for(alice), R"({"password":"my alice@example.com","email":"c@example.com"})"));
-  CHECK(contains.body ==
-        R"({"detail":{"code":"UPDATE_USER_INVALID_PASSWORD","reason":"Password should not contain e-mail"}})");
+  CHECK(
+      shorter.body ==
+      R"({"detail":{"code":"UPDATE_USER_INVALID_PASSWORD","reason":"Password should be at least 8 characters"}})");
+  const auto contains =
+      f.send(patch_me(f.bearer_for(alice), R"({"password":"my alice@example.com","email":"c@example.com"})"));
+  CHECK(
+      contains.body ==
+      R"({"detail":{"code":"UPDATE_USER_INVALID_PASSWORD","reason":"Password should not contain e-mail"}})");
   CHECK(f.store->writes == 0);
   CHECK(f.stored(alice.id)->hashed_password == alice.hashed_password);
 }
@@ -208,7 +217,8 @@ TEST_CASE("users/{id}: 401, then 403 for a non-superuser, then 404 for a bad or 
   const auto bob = f.add_user("bob@example.com");
   for (const char* method : {"GET", "PATCH", "DELETE"}) {
     CAPTURE(method);
-    for (const std::string& authorization : {std::string(), std::string("Bearer nope"), f.bearer_for(off_root)}) {
+    for (const std::string& authorization :
+         {std::string(), std::string("Bearer nope"), f.bearer_for(off_root)}) {
       const auto answer = f.send(by_id(method, "not-a-uuid", authorization, "{}"));
       CHECK(answer.status == 401);
       CHECK(answer.body == R"({"detail":"Unauthorized"})");
@@ -255,14 +265,17 @@ TEST_CASE("PATCH users/{id}: the §1 order: parse, superuser, id, fields, logic"
   CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(bob), R"({"is_active":"maybe"})")).status == 403);
   CHECK(f.send(by_id("PATCH", "nope", f.bearer_for(root), R"({"is_active":"maybe"})")).status == 404);
   CHECK(f.send(by_id("PATCH", "nope", f.bearer_for(root), "")).status == 404);
-  const auto fields = f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"is_active":"maybe","password":"x"})"));
+  const auto fields =
+      f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"is_active":"maybe","password":"x"})"));
   CHECK(fields.status == 422);
-  CHECK(fields.body ==
-        R"({"detail":[{"type":"bool_parsing","loc":["body","is_active"],"msg":"Input should be a valid boolean, unable to interpret input","input":"maybe"}]})");
+  CHECK(
+      fields.body ==
+      R"({"detail":[{"type":"bool_parsing","loc":["body","is_active"],"msg":"Input should be a valid boolean, unable to interpret input","input":"maybe"}]})");
   CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(root), "")).body ==
         R"({"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]})");
-  CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(root), "[]")).body ==
-        R"({"detail":[{"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[]}]})");
+  CHECK(
+      f.send(by_id("PATCH", bob.id, f.bearer_for(root), "[]")).body ==
+      R"({"detail":[{"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[]}]})");
   CHECK(f.store->writes == 0);
   CHECK(f.events.empty());
 }
@@ -274,8 +287,9 @@ TEST_CASE("PATCH users/{id}: unsafe: all five keys applied; the target's cached 
   const std::string bob_bearer = f.bearer_for(bob);
   CHECK(f.send(get_me(bob_bearer)).status == 200);  // cached
 
-  const auto answer = f.send(by_id("PATCH", bob.id, f.bearer_for(root),
-                                   R"({"password":"brand new pass","email":"Bobby@Example.COM","is_superuser":"yes","is_verified":true,"id":"x"})"));
+  const auto answer = f.send(by_id(
+      "PATCH", bob.id, f.bearer_for(root),
+      R"({"password":"brand new pass","email":"Bobby@Example.COM","is_superuser":"yes","is_verified":true,"id":"x"})"));
   CHECK(answer.status == 200);
   bob.email = "Bobby@example.com";
   bob.is_superuser = true;
@@ -290,7 +304,8 @@ TEST_CASE("PATCH users/{id}: unsafe: all five keys applied; the target's cached 
   CHECK(f.send(get_me(bob_bearer)).body == user_body(bob));
 
   // An email change alone resets is_verified; deactivating ends the target's sessions at once.
-  const auto moved = f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"email":"bob2@example.com","is_active":false})"));
+  const auto moved =
+      f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"email":"bob2@example.com","is_active":false})"));
   CHECK(moved.status == 200);
   bob.email = "bob2@example.com";
   bob.is_verified = false;
@@ -304,15 +319,21 @@ TEST_CASE("PATCH users/{id}: password policy against the target's email, then ta
   ApiFixture f;
   const auto root = f.add_user("root@example.com", "correct horse", true, true, true);
   const auto bob = f.add_user("bob@example.com");
-  CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"password":"my bob@example.com","email":"root@example.com"})")).body ==
-        R"({"detail":{"code":"UPDATE_USER_INVALID_PASSWORD","reason":"Password should not contain e-mail"}})");
-  CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"password":"my root@example.com"})")).status == 200);
-  const auto taken = f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"email":"ROOT@example.com","is_active":false})"));
+  CHECK(
+      f.send(by_id("PATCH", bob.id, f.bearer_for(root),
+                   R"({"password":"my bob@example.com","email":"root@example.com"})"))
+          .body ==
+      R"({"detail":{"code":"UPDATE_USER_INVALID_PASSWORD","reason":"Password should not contain e-mail"}})");
+  CHECK(f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"password":"my root@example.com"})")).status ==
+        200);
+  const auto taken =
+      f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"email":"ROOT@example.com","is_active":false})"));
   CHECK(taken.status == 400);
   CHECK(taken.body == R"({"detail":"UPDATE_USER_EMAIL_ALREADY_EXISTS"})");
   CHECK(f.stored(bob.id)->is_active);
   // Nulls are absent; {} is a no-op that still fires after_update.
-  const auto same = f.send(by_id("PATCH", bob.id, f.bearer_for(root), R"({"email":null,"is_active":null,"is_superuser":null})"));
+  const auto same = f.send(
+      by_id("PATCH", bob.id, f.bearer_for(root), R"({"email":null,"is_active":null,"is_superuser":null})"));
   CHECK(same.status == 200);
   CHECK(f.events.back().fields == std::vector<std::string>{});
 }
@@ -349,5 +370,6 @@ TEST_CASE("users/{id}: the store down -> 503; routes.users off -> not matched") 
   CHECK(f.send(by_id("GET", root.id, bearer)).body == R"({"detail":"Service Unavailable"})");
 
   ApiFixture off([](config::Config& c) { c.routes.users = false; });
-  for (const char* method : {"GET", "PATCH", "DELETE"}) CHECK(off.send(by_id(method, root.id, "")).status == 0);
+  for (const char* method : {"GET", "PATCH", "DELETE"})
+    CHECK(off.send(by_id(method, root.id, "")).status == 0);
 }

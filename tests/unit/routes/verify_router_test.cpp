@@ -18,7 +18,9 @@ constexpr const char* kBadToken = R"({"detail":"VERIFY_USER_BAD_TOKEN"})";
 constexpr const char* kAlreadyVerified = R"({"detail":"VERIFY_USER_ALREADY_VERIFIED"})";
 constexpr long long kFarFuture = 4102444800;  // 2100-01-01
 
-Request request_token(std::string body) { return json_request("POST", "/auth/request-verify-token", std::move(body)); }
+Request request_token(std::string body) {
+  return json_request("POST", "/auth/request-verify-token", std::move(body));
+}
 Request verify(std::string body) { return json_request("POST", "/auth/verify", std::move(body)); }
 Request verify_token(const std::string& token) { return verify(R"({"token":")" + token + "\"}"); }
 
@@ -81,7 +83,8 @@ TEST_CASE("request-verify-token: unknown, inactive and verified users: 202 null 
 
 TEST_CASE("request-verify-token: 422 for field-by-field bodies, 400 for bytes that are not UTF-8") {
   ApiFixture f;
-  const char* kMissing = R"({"detail":[{"type":"missing","loc":["body","email"],"msg":"Field required","input":null}]})";
+  const char* kMissing =
+      R"({"detail":[{"type":"missing","loc":["body","email"],"msg":"Field required","input":null}]})";
   for (const char* body : {"{}", R"({"email":null})", "[]", R"("alice@example.com")", "3", "null"}) {
     CAPTURE(body);
     const auto answer = f.send(request_token(body));
@@ -95,13 +98,16 @@ TEST_CASE("request-verify-token: 422 for field-by-field bodies, 400 for bytes th
   not_json.content_type = "";
   CHECK(f.send(not_json).body == kMissing);
 
-  CHECK(f.send(request_token(R"({"email":5})")).body ==
-        R"({"detail":[{"type":"string_type","loc":["body","email"],"msg":"Input should be a valid string","input":5}]})");
-  CHECK(f.send(request_token(R"({"email":"foo"})")).body ==
-        R"({"detail":[{"type":"value_error","loc":["body","email"],"msg":"value is not a valid email address: An email address must have an @-sign.","input":"foo","ctx":{"reason":"An email address must have an @-sign."}}]})");
+  CHECK(
+      f.send(request_token(R"({"email":5})")).body ==
+      R"({"detail":[{"type":"string_type","loc":["body","email"],"msg":"Input should be a valid string","input":5}]})");
+  CHECK(
+      f.send(request_token(R"({"email":"foo"})")).body ==
+      R"({"detail":[{"type":"value_error","loc":["body","email"],"msg":"value is not a valid email address: An email address must have an @-sign.","input":"foo","ctx":{"reason":"An email address must have an @-sign."}}]})");
   const auto malformed = f.send(request_token("{oops"));
   CHECK(malformed.status == 422);
-  CHECK(malformed.body.starts_with(R"({"detail":[{"type":"json_invalid","loc":["body",1],"msg":"JSON decode error","input":{})"));
+  CHECK(malformed.body.starts_with(
+      R"({"detail":[{"type":"json_invalid","loc":["body",1],"msg":"JSON decode error","input":{})"));
   const auto bytes = f.send(request_token("{\"email\":\"\xFF\"}"));
   CHECK(bytes.status == 400);
   CHECK(bytes.body == R"({"detail":"There was an error parsing the body"})");
@@ -180,23 +186,27 @@ TEST_CASE("verify: a token dies when the email changes; inactive users can be ve
 
 TEST_CASE("verify: 422 missing or non-string token") {
   ApiFixture f;
-  const char* kMissing = R"({"detail":[{"type":"missing","loc":["body","token"],"msg":"Field required","input":null}]})";
+  const char* kMissing =
+      R"({"detail":[{"type":"missing","loc":["body","token"],"msg":"Field required","input":null}]})";
   for (const char* body : {"", "{}", R"({"token":null})", "[1]"}) {
     CAPTURE(body);
     CHECK(f.send(verify(body)).body == kMissing);
   }
   const auto number = f.send(verify(R"({"token":1})"));
   CHECK(number.status == 422);
-  CHECK(number.body ==
-        R"({"detail":[{"type":"string_type","loc":["body","token"],"msg":"Input should be a valid string","input":1}]})");
+  CHECK(
+      number.body ==
+      R"({"detail":[{"type":"string_type","loc":["body","token"],"msg":"Input should be a valid string","input":1}]})");
 }
 
 TEST_CASE("verify: a token minted by PyJWT with fastapi-users' claims is accepted") {
   // /usr/bin/python3: jwt.encode({"sub": uid, "email": "interop@example.com",
   //   "aud": "fastapi-users:verify", "exp": 4102444800}, verification_token_secret, algorithm="HS256")
   const char* kPyJwtToken =
-      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxZjBjNmQ0ZS0yYjdhLTRjM2UtOWQ1Zi04YTdiNmM1ZDRlM2YiLCJlbWFpbCI6"
-      "ImludGVyb3BAZXhhbXBsZS5jb20iLCJhdWQiOiJmYXN0YXBpLXVzZXJzOnZlcmlmeSIsImV4cCI6NDEwMjQ0NDgwMH0.QUxtuMzq9F-GqqDZb1ViOa"
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+      "eyJzdWIiOiIxZjBjNmQ0ZS0yYjdhLTRjM2UtOWQ1Zi04YTdiNmM1ZDRlM2YiLCJlbWFpbCI6"
+      "ImludGVyb3BAZXhhbXBsZS5jb20iLCJhdWQiOiJmYXN0YXBpLXVzZXJzOnZlcmlmeSIsImV4cCI6NDEwMjQ0NDgwMH0."
+      "QUxtuMzq9F-GqqDZb1ViOa"
       "wvDcPch4VmrG9qvQlWX5M";
   ApiFixture f;
   authcore::User user;
@@ -210,7 +220,8 @@ TEST_CASE("verify: a token minted by PyJWT with fastapi-users' claims is accepte
   CHECK(answer.body == user_body(user));
 }
 
-TEST_CASE("verify routes: not applied requires_verification; absent when routes.verify is off; store down -> 503") {
+TEST_CASE(
+    "verify routes: not applied requires_verification; absent when routes.verify is off; store down -> 503") {
   ApiFixture f([](config::Config& c) { c.users.requires_verification = true; });
   const auto alice = f.add_user("alice@example.com");
   CHECK(f.send(request_token(R"({"email":"alice@example.com"})")).status == 202);
