@@ -783,6 +783,30 @@ class DoormanTestCase(unittest.TestCase):
 
     maxDiff = None
 
+    # ---- assertions on doorman's answers (api-contract.md §1, §9)
+
+    def assertJson(self, resp, status, body):
+        """Status, exact body bytes and Content-Type of a JSON answer."""
+        self.assertEqual(resp.status, status, resp)
+        self.assertEqual(resp.body, body, resp)
+        self.assertEqual(resp.header("Content-Type"), "application/json", resp)
+
+    def assert422(self, resp):
+        """A FastAPI 422: a list of items whose keys start type, loc, msg and never
+        include pydantic's url; returns the items."""
+        self.assertEqual(resp.status, 422, resp)
+        self.assertEqual(resp.header("Content-Type"), "application/json", resp)
+        detail = resp.json()["detail"]
+        self.assertIsInstance(detail, list, resp)
+        for item in detail:
+            self.assertEqual(list(item.keys())[:3], ["type", "loc", "msg"], item)
+            self.assertNotIn("url", item)
+        return detail
+
+    def assert422_items(self, resp):
+        """assert422, returning the (type, loc) of each item."""
+        return [(d["type"], d["loc"]) for d in self.assert422(resp)]
+
     def _log_sources(self):
         out = []
         for attr in ("stack", "stack2"):

@@ -16,7 +16,6 @@ import os
 import sqlite3
 import threading
 import time
-import unittest
 
 import jwt
 
@@ -85,21 +84,6 @@ class AuthRoutesTest(h.DoormanTestCase):
         finally:
             con.close()
 
-    def assertJsonResponse(self, resp, status, body_bytes):
-        self.assertEqual(resp.status, status, resp)
-        self.assertEqual(resp.body, body_bytes, resp)
-        self.assertEqual(resp.header("Content-Type"), "application/json", resp)
-
-    def assert422(self, resp):
-        self.assertEqual(resp.status, 422, resp)
-        self.assertEqual(resp.header("Content-Type"), "application/json", resp)
-        detail = resp.json()["detail"]
-        self.assertIsInstance(detail, list, resp)
-        for item in detail:
-            self.assertEqual(list(item.keys())[:3], ["type", "loc", "msg"], item)
-            self.assertNotIn("url", item)
-        return detail
-
     def assertAllowSubset(self, resp, methods):
         # FastAPI answers with the methods of the first route matching the path
         # (e.g. "GET" for /users/me although PATCH exists too): any non-empty subset.
@@ -130,19 +114,19 @@ class AuthRoutesTest(h.DoormanTestCase):
         for email in ("King.Arthur@Camelot.BT", "king.arthur@camelot.bt", "KING.ARTHUR@CAMELOT.BT"):
             with self.subTest(email=email):
                 d = h.register(self.port, email, "excalibur-1234")
-                self.assertJsonResponse(d, 400, b'{"detail":"REGISTER_USER_ALREADY_EXISTS"}')
+                self.assertJson(d, 400, b'{"detail":"REGISTER_USER_ALREADY_EXISTS"}')
 
     def test_register_short_password_400_invalid_password(self):
         email = unique_email("shortpw")
         r = h.register(self.port, email, "1234567")
-        self.assertJsonResponse(r, 400, SHORT_PW_REGISTER)
+        self.assertJson(r, 400, SHORT_PW_REGISTER)
         self.assertNotIn(email, self.user_emails_on_disk())
 
     def test_register_non_ascii_email_and_password(self):
         # JSON written with non-ASCII unescaped; the policy counts code points
         email = "J\u00fcrgen.%d@example.com" % os.getpid()
         r = h.register(self.port, email, "\u00e4" * 7)  # 7 code points, 14 bytes
-        self.assertJsonResponse(r, 400, SHORT_PW_REGISTER)
+        self.assertJson(r, 400, SHORT_PW_REGISTER)
         r = h.register(self.port, email, "\u00e4" * 8)
         self.assertEqual(r.status, 201, r)
         self.assertIn(email.encode("utf-8"), r.body)
@@ -153,7 +137,7 @@ class AuthRoutesTest(h.DoormanTestCase):
     def test_register_password_policy_checked_before_existence(self):
         email, _ = self.new_user("policyfirst")
         r = h.register(self.port, email, "short")
-        self.assertJsonResponse(r, 400, SHORT_PW_REGISTER)
+        self.assertJson(r, 400, SHORT_PW_REGISTER)
 
     def test_register_exactly_min_length_password_accepted(self):
         r = h.register(self.port, unique_email("eight"), "12345678")
@@ -238,7 +222,7 @@ class AuthRoutesTest(h.DoormanTestCase):
         raw = b'{"email": "caf\xe9@example.com", "password": "password-1234"}'
         r = h.request(self.port, "POST", "/auth/register",
                       headers=[("Content-Type", "application/json")], body=raw)
-        self.assertJsonResponse(r, 400, b'{"detail":"There was an error parsing the body"}')
+        self.assertJson(r, 400, b'{"detail":"There was an error parsing the body"}')
 
     def test_register_json_without_content_type_not_parsed(self):
         email = unique_email("noctype")
@@ -322,16 +306,16 @@ class AuthRoutesTest(h.DoormanTestCase):
     def test_login_bad_credentials(self):
         email, _ = self.new_user("badcred")
         with self.subTest("wrong password"):
-            self.assertJsonResponse(h.login(self.port, email, "password-9999"), 400, BAD_CREDENTIALS)
+            self.assertJson(h.login(self.port, email, "password-9999"), 400, BAD_CREDENTIALS)
         with self.subTest("unknown user"):
-            self.assertJsonResponse(h.login(self.port, unique_email("ghost"), "password-1234"), 400,
+            self.assertJson(h.login(self.port, unique_email("ghost"), "password-1234"), 400,
                                     BAD_CREDENTIALS)
         with self.subTest("inactive user"):
             inactive = unique_email("inactive")
             c = self.stack.cli("users", "create", "--email", inactive, "--password", "password-1234", "--inactive")
             self.assertEqual(c.returncode, 0, c.stderr)
-            self.assertJsonResponse(h.login(self.port, inactive, "password-1234"), 400, BAD_CREDENTIALS)
-            self.assertJsonResponse(h.login(self.port, inactive, "password-1234", backend="cookie"), 400,
+            self.assertJson(h.login(self.port, inactive, "password-1234"), 400, BAD_CREDENTIALS)
+            self.assertJson(h.login(self.port, inactive, "password-1234", backend="cookie"), 400,
                                     BAD_CREDENTIALS)
 
     def test_login_422_missing_fields(self):
@@ -416,7 +400,7 @@ class AuthRoutesTest(h.DoormanTestCase):
         self.assertNoBody204(r)
         self.assertEqual(r.header_all("Set-Cookie"), ['fastapiusersauth=""; HttpOnly; Max-Age=0; Path=/; SameSite=lax'])
         me = h.get(self.port, "/users/me", cookie=cookie)
-        self.assertJsonResponse(me, 401, UNAUTHORIZED)
+        self.assertJson(me, 401, UNAUTHORIZED)
         con = sqlite3.connect(self.stack.db_path)
         try:
             n = con.execute("SELECT count(*) FROM accesstoken WHERE token = ?", (value,)).fetchone()[0]
@@ -425,7 +409,7 @@ class AuthRoutesTest(h.DoormanTestCase):
         self.assertEqual(n, 0)
         # and a second logout with the dead token is 401
         again = h.request(self.port, "POST", "/auth/cookie/logout", headers=[("Cookie", cookie)])
-        self.assertJsonResponse(again, 401, UNAUTHORIZED)
+        self.assertJson(again, 401, UNAUTHORIZED)
 
     def test_logout_cookie_all_attributes(self):
         email, _ = self.new_user("cookie2out")
@@ -452,11 +436,11 @@ class AuthRoutesTest(h.DoormanTestCase):
         for backend in ("jwt", "cookie"):
             with self.subTest(backend=backend):
                 r = h.request(self.port, "POST", "/auth/%s/logout" % backend)
-                self.assertJsonResponse(r, 401, UNAUTHORIZED)
+                self.assertJson(r, 401, UNAUTHORIZED)
                 self.assertIsNone(r.header("WWW-Authenticate"))
                 r = h.request(self.port, "POST", "/auth/%s/logout" % backend,
                               headers=[("Authorization", "Bearer not-a-token")])
-                self.assertJsonResponse(r, 401, UNAUTHORIZED)
+                self.assertJson(r, 401, UNAUTHORIZED)
 
     # ---------------------------------------------------------------- /users/me
 
@@ -464,13 +448,13 @@ class AuthRoutesTest(h.DoormanTestCase):
         email, uid = self.new_user("me")
         token = h.login_bearer(self.port, email, "password-1234")
         r = h.get(self.port, "/users/me", token=token)
-        self.assertJsonResponse(r, 200, h.compact({"id": uid, "email": email, "is_active": True,
+        self.assertJson(r, 200, h.compact({"id": uid, "email": email, "is_active": True,
                                                    "is_superuser": False, "is_verified": False}))
         for headers in ([], [("Authorization", "Bearer garbage")], [("Authorization", "Basic Zm9vOmJhcg==")],
                         [("Authorization", "Bearer " + token[:-3] + "AAA")]):
             with self.subTest(headers=headers):
                 r = h.request(self.port, "GET", "/users/me", headers=headers)
-                self.assertJsonResponse(r, 401, UNAUTHORIZED)
+                self.assertJson(r, 401, UNAUTHORIZED)
                 self.assertIsNone(r.header("WWW-Authenticate"))
 
     def test_inactive_user_token_401_on_user_routes(self):
@@ -479,11 +463,11 @@ class AuthRoutesTest(h.DoormanTestCase):
         self.assertEqual(h.get(self.port, "/users/me", token=token).status, 200)
         c = self.stack.cli("users", "set", "--email", email, "--active", "false")
         self.assertEqual(c.returncode, 0, c.stderr)
-        self.assertJsonResponse(h.get(self.port, "/users/me", token=token), 401, UNAUTHORIZED)
-        self.assertJsonResponse(h.patch_json(self.port, "/users/me", {"password": "another-pass-1"}, token=token),
+        self.assertJson(h.get(self.port, "/users/me", token=token), 401, UNAUTHORIZED)
+        self.assertJson(h.patch_json(self.port, "/users/me", {"password": "another-pass-1"}, token=token),
                                 401, UNAUTHORIZED)
         r = h.request(self.port, "POST", "/auth/jwt/logout", headers=[("Authorization", "Bearer " + token)])
-        self.assertJsonResponse(r, 401, UNAUTHORIZED)
+        self.assertJson(r, 401, UNAUTHORIZED)
 
     def test_bearer_scheme_case_insensitive(self):
         email, uid = self.new_user("scheme")
@@ -495,10 +479,10 @@ class AuthRoutesTest(h.DoormanTestCase):
         email, uid = self.new_user("pwchange")
         token = h.login_bearer(self.port, email, "password-1234")
         r = h.patch_json(self.port, "/users/me", {"password": "new-password-5678"}, token=token)
-        self.assertJsonResponse(r, 200, h.compact({"id": uid, "email": email, "is_active": True,
+        self.assertJson(r, 200, h.compact({"id": uid, "email": email, "is_active": True,
                                                    "is_superuser": False, "is_verified": False}))
         self.assertEqual(h.login(self.port, email, "new-password-5678").status, 200)
-        self.assertJsonResponse(h.login(self.port, email, "password-1234"), 400, BAD_CREDENTIALS)
+        self.assertJson(h.login(self.port, email, "password-1234"), 400, BAD_CREDENTIALS)
 
     def test_patch_me_email_change_resets_verified(self):
         email = unique_email("verified")
@@ -514,7 +498,7 @@ class AuthRoutesTest(h.DoormanTestCase):
         self.assertEqual(r.body, h.compact({"id": me["id"], "email": normalised, "is_active": True,
                                             "is_superuser": False, "is_verified": False}))
         self.assertEqual(h.login(self.port, normalised, "password-1234").status, 200)
-        self.assertJsonResponse(h.login(self.port, email, "password-1234"), 400, BAD_CREDENTIALS)
+        self.assertJson(h.login(self.port, email, "password-1234"), 400, BAD_CREDENTIALS)
 
     def test_patch_me_same_email_is_no_change(self):
         email = unique_email("sameemail")
@@ -532,17 +516,17 @@ class AuthRoutesTest(h.DoormanTestCase):
         for target in (other, other.upper(), email.upper()):
             with self.subTest(target=target):
                 r = h.patch_json(self.port, "/users/me", {"email": target}, token=token)
-                self.assertJsonResponse(r, 400, b'{"detail":"UPDATE_USER_EMAIL_ALREADY_EXISTS"}')
+                self.assertJson(r, 400, b'{"detail":"UPDATE_USER_EMAIL_ALREADY_EXISTS"}')
 
     def test_patch_me_short_password_400(self):
         email, _ = self.new_user("patchshort")
         token = h.login_bearer(self.port, email, "password-1234")
         r = h.patch_json(self.port, "/users/me", {"password": "short"}, token=token)
-        self.assertJsonResponse(r, 400, SHORT_PW_UPDATE)
+        self.assertJson(r, 400, SHORT_PW_UPDATE)
         # password is checked before email: both bad -> password error
         other, _ = self.new_user("patchshort-other")
         r = h.patch_json(self.port, "/users/me", {"password": "short", "email": other}, token=token)
-        self.assertJsonResponse(r, 400, SHORT_PW_UPDATE)
+        self.assertJson(r, 400, SHORT_PW_UPDATE)
         self.assertEqual(h.login(self.port, email, "password-1234").status, 200)
 
     def test_patch_me_flags_ignored_and_empty_body_noop(self):
@@ -552,10 +536,10 @@ class AuthRoutesTest(h.DoormanTestCase):
                               "is_verified": False})
         r = h.patch_json(self.port, "/users/me", {"is_superuser": True, "is_verified": True, "is_active": False,
                                                   "id": "00000000-0000-4000-8000-000000000000"}, token=token)
-        self.assertJsonResponse(r, 200, expected)
+        self.assertJson(r, 200, expected)
         r = h.patch_json(self.port, "/users/me", {}, token=token)
-        self.assertJsonResponse(r, 200, expected)
-        self.assertJsonResponse(h.get(self.port, "/users/me", token=token), 200, expected)
+        self.assertJson(r, 200, expected)
+        self.assertJson(h.get(self.port, "/users/me", token=token), 200, expected)
 
     def test_patch_me_422_bad_field_types(self):
         email, _ = self.new_user("patch422")
@@ -569,9 +553,9 @@ class AuthRoutesTest(h.DoormanTestCase):
 
     def test_patch_me_unauthenticated_wrong_shape_401_malformed_422(self):
         r = h.patch_json(self.port, "/users/me", {"email": 123, "is_active": "maybe"})
-        self.assertJsonResponse(r, 401, UNAUTHORIZED)
+        self.assertJson(r, 401, UNAUTHORIZED)
         r = h.patch_json(self.port, "/users/me", [1, 2, 3])
-        self.assertJsonResponse(r, 401, UNAUTHORIZED)
+        self.assertJson(r, 401, UNAUTHORIZED)
         r = h.request(self.port, "PATCH", "/users/me", headers=[("Content-Type", "application/json")],
                       body=b'{"email": ')
         detail = self.assert422(r)
@@ -581,13 +565,13 @@ class AuthRoutesTest(h.DoormanTestCase):
 
     def test_405_with_allow(self):
         r = h.request(self.port, "GET", "/auth/register")
-        self.assertJsonResponse(r, 405, b'{"detail":"Method Not Allowed"}')
+        self.assertJson(r, 405, b'{"detail":"Method Not Allowed"}')
         self.assertEqual(r.header("Allow"), "POST")
         r = h.request(self.port, "GET", "/auth/jwt/login")
-        self.assertJsonResponse(r, 405, b'{"detail":"Method Not Allowed"}')
+        self.assertJson(r, 405, b'{"detail":"Method Not Allowed"}')
         self.assertEqual(r.header("Allow"), "POST")
         r = h.request(self.port, "PUT", "/users/me", headers=[("Content-Type", "application/json")], body=b"{}")
-        self.assertJsonResponse(r, 405, b'{"detail":"Method Not Allowed"}')
+        self.assertJson(r, 405, b'{"detail":"Method Not Allowed"}')
         self.assertAllowSubset(r, {"GET", "PATCH"})
 
     def test_delete_users_me(self):
@@ -621,7 +605,7 @@ class AuthRoutesTest(h.DoormanTestCase):
                 self.assertEqual(echo["path"], path)
                 self.assertEqual(h.echo_header_values(r, "X-User-Id"), [uid])
         # still under the access policy: no token -> 401
-        self.assertJsonResponse(h.get(self.port, "/users/42/posts"), 401, UNAUTHORIZED)
+        self.assertJson(h.get(self.port, "/users/42/posts"), 401, UNAUTHORIZED)
 
     def test_keep_alive_across_auth_routes(self):
         email, uid = self.new_user("keepalive")

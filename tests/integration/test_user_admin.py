@@ -116,16 +116,6 @@ class UserAdminTest(h.DoormanTestCase):
         return h.compact({"id": user_id, "email": email, "is_active": bool(active),
                           "is_superuser": bool(superuser), "is_verified": bool(verified)})
 
-    def assertJson(self, resp, status, body):
-        self.assertEqual(resp.status, status, resp)
-        self.assertEqual(resp.body, body, resp)
-        self.assertEqual(resp.header("Content-Type"), "application/json", resp)
-
-    def assert422(self, resp):
-        self.assertEqual(resp.status, 422, resp)
-        self.assertEqual(resp.header("Content-Type"), "application/json", resp)
-        return [(d["type"], d["loc"]) for d in resp.json()["detail"]]
-
     def get_user(self, user_id, token=None, cookie=None):
         return h.get(self.port, "/users/" + user_id, token=token, cookie=cookie)
 
@@ -234,15 +224,15 @@ class UserAdminTest(h.DoormanTestCase):
         malformed = b'{"is_active": '
         hdrs = [("Content-Type", "application/json")]
         r = h.request(self.port, "PATCH", "/users/" + user["id"], headers=hdrs, body=malformed)
-        self.assertEqual(self.assert422(r)[0][0], "json_invalid")
+        self.assertEqual(self.assert422_items(r)[0][0], "json_invalid")
         r = h.request(self.port, "PATCH", "/users/not-a-uuid", headers=hdrs, body=malformed)
-        self.assertEqual(self.assert422(r)[0][0], "json_invalid")
+        self.assertEqual(self.assert422_items(r)[0][0], "json_invalid")
         # well-formed JSON of the wrong shape, no token: 401
         self.assertJson(self.patch_user(user["id"], {"is_active": "maybe"}), 401, UNAUTHORIZED)
         self.assertJson(self.patch_user(user["id"], [1, 2]), 401, UNAUTHORIZED)
         # superuser, existing id: the field errors
         r = self.patch_user(user["id"], {"is_active": "maybe", "email": "nope"}, token=self.admin)
-        self.assertEqual(self.assert422(r), [("value_error", ["body", "email"]),
+        self.assertEqual(self.assert422_items(r), [("value_error", ["body", "email"]),
                                              ("bool_parsing", ["body", "is_active"])])
         self.assertEqual(self.row(user["id"]), before)
 
@@ -313,9 +303,9 @@ class UserAdminTest(h.DoormanTestCase):
                 self.assertEqual(self.row(uid), before)
         self.assertEqual(self.receiver.about(uid, "after_update"), [])
         r = self.patch_user(uid, {"is_superuser": "yes please"}, token=self.admin)
-        self.assertEqual(self.assert422(r), [("bool_parsing", ["body", "is_superuser"])])
+        self.assertEqual(self.assert422_items(r), [("bool_parsing", ["body", "is_superuser"])])
         r = self.patch_user(uid, {"password": 12345678}, token=self.admin)
-        self.assertEqual(self.assert422(r), [("string_type", ["body", "password"])])
+        self.assertEqual(self.assert422_items(r), [("string_type", ["body", "password"])])
         self.assertEqual(self.row(uid), before)
 
     def test_patch_password(self):
