@@ -176,7 +176,11 @@ class RedisStrategyTest(RedisStrategyBase):
         finally:
             self.redis.start()
         # Back, empty (no persistence): the old token is unknown, new ones work, no doorman restart.
-        self.assertTrue(self.wait_until(lambda: h.get(self.port, "/api/back", token=session).status == 401))
+        # Each worker has its own Redis connection, which may still be in its reconnect
+        # backoff (up to 2 s): wait until fresh connections (spread over the workers by
+        # SO_REUSEPORT) all see Redis again.
+        self.assertTrue(self.wait_until(
+            lambda: all(h.get(self.port, "/api/back", token=session).status == 401 for _ in range(16))))
         fresh = self.login_session("alice")
         r = h.get(self.port, "/api/back", token=fresh)
         self.assertEqual(r.status, 200, r)
