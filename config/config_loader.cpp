@@ -12,6 +12,7 @@
 #include "config/database_url.hpp"
 #include "config/features.hpp"
 #include "config/net_parse.hpp"
+#include "config/redis_url.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace doorman::config {
@@ -159,11 +160,11 @@ void load_users(MapCursor m, UsersConfig& u) {
   m.get_int("reset_password_token_lifetime_seconds", u.reset_password_token_lifetime_seconds, 1);
   m.get_int("verification_token_lifetime_seconds", u.verification_token_lifetime_seconds, 1);
   m.get_int("cache_ttl_ms", u.cache_ttl_ms, 0);
-  if (m.get_optional_string("invalidation_redis_url", u.invalidation_redis_url) && u.invalidation_redis_url &&
-      u.invalidation_redis_url->rfind("redis://", 0) != 0 &&
-      u.invalidation_redis_url->rfind("unix://", 0) != 0)
-    m.reader().error(m.child_path("invalidation_redis_url"), m.key_line("invalidation_redis_url"),
-                     "must be a redis:// or unix:// URL");
+  if (m.get_optional_string("invalidation_redis_url", u.invalidation_redis_url) && u.invalidation_redis_url) {
+    const auto parsed = parse_redis_url(*u.invalidation_redis_url);
+    if (auto* error = std::get_if<std::string>(&parsed))
+      m.reader().error(m.child_path("invalidation_redis_url"), m.key_line("invalidation_redis_url"), *error);
+  }
   m.finish();
 }
 
@@ -252,10 +253,11 @@ void load_strategy(MapCursor m, StrategyConfig& s, const std::string& top_secret
       m.finish("a database strategy takes type and lifetime_seconds");
       break;
     case StrategyKind::redis: {
-      if (m.get_string("url", s.redis_url) && s.redis_url.rfind("redis://", 0) != 0 &&
-          s.redis_url.rfind("rediss://", 0) != 0 && s.redis_url.rfind("unix://", 0) != 0)
-        m.reader().error(m.child_path("url"), m.key_line("url"),
-                         "must be a redis://, rediss:// or unix:// URL");
+      if (m.get_string("url", s.redis_url)) {
+        const auto parsed = parse_redis_url(s.redis_url);
+        if (auto* error = std::get_if<std::string>(&parsed))
+          m.reader().error(m.child_path("url"), m.key_line("url"), *error);
+      }
       m.get_string("key_prefix", s.key_prefix);
       m.finish("not a redis strategy key");
       if (!supported::redis_strategy)

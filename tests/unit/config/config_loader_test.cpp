@@ -626,6 +626,15 @@ TEST_CASE("a redis strategy loads with its url, key prefix and lifetime") {
   CHECK(d.config->auth.backends[1].strategy.key_prefix == "fastapi_users_token:");
   CHECK(d.config->auth.backends[1].strategy.redis_url == "redis://127.0.0.1:6379/0");
   CHECK_FALSE(d.config->auth.backends[1].strategy.lifetime_seconds.has_value());
+  // A URL the Redis client could not use is refused by check-config, not at serve time.
+  const std::string redis_backend =
+      "    - name: r\n      transport: {type: bearer}\n      strategy: {type: redis, url: ";
+  check_one_error(load(minimal(redis_backend + "\"redis://h:99999/0\"}\n")), "auth.backends[1].strategy.url",
+                  9, "port must be 1-65535");
+  check_one_error(load(minimal(redis_backend + "\"rediss://h:6380/0\"}\n")), "auth.backends[1].strategy.url",
+                  9, "TLS");
+  check_one_error(load(minimal(redis_backend + "\"redis://h/x\"}\n")), "auth.backends[1].strategy.url", 9,
+                  "database number");
 }
 
 TEST_CASE("features of later issues are refused, not ignored") {
@@ -674,6 +683,8 @@ TEST_CASE("users.invalidation_redis_url is optional and must be a Redis URL") {
   CHECK_FALSE(empty.config->users.invalidation_redis_url);
   check_one_error(load(minimal("users: {invalidation_redis_url: \"http://cache:6379\"}\n")),
                   "users.invalidation_redis_url", 7, "redis://");
+  check_one_error(load(minimal("users: {invalidation_redis_url: \"redis://[::1\"}\n")),
+                  "users.invalidation_redis_url", 7, "unclosed '['");
 }
 
 TEST_CASE("load_config_file reports unreadable files and resolves against the file's directory") {

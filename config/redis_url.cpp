@@ -1,18 +1,13 @@
 // parse_redis_url: the subset of redis-py's URL grammar a fastapi-users
 // deployment uses (host, port, db, password, unix sockets).
-#include "authcore/redis_url.hpp"
+#include "config/redis_url.hpp"
 
 #include <charconv>
 
-namespace doorman::authcore {
-namespace {
+#include "config/hex.hpp"
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+namespace doorman::config {
+namespace {
 
 bool percent_decode(std::string_view in, std::string& out) {
   out.clear();
@@ -77,7 +72,7 @@ std::string RedisEndpoint::describe() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-Result<RedisEndpoint, std::string> parse_redis_url(std::string_view url) {
+std::variant<RedisEndpoint, std::string> parse_redis_url(std::string_view url) {
   RedisEndpoint out;
   std::string_view rest;
   bool unix_socket = false;
@@ -142,4 +137,4 @@ Result<RedisEndpoint, std::string> parse_redis_url(std::string_view url) {
   return out;
 }
 
-}  // namespace doorman::authcore
+}  // namespace doorman::config
