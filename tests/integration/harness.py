@@ -26,8 +26,8 @@ import http.server
 import json
 import os
 import shutil
-import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -968,3 +968,29 @@ class HookReceiver:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+# --------------------------------------------------------------------------
+# test users and their rows
+
+_email_counter = [0]
+_email_counter_lock = threading.Lock()
+
+
+def unique_email(tag):
+    """A fresh address per call and process, so test cases never collide."""
+    with _email_counter_lock:
+        _email_counter[0] += 1
+        n = _email_counter[0]
+    return "%s%d-%d@example.com" % (tag, n, os.getpid())
+
+
+def user_row(db_path, user_id):
+    """(email, hashed_password, is_active, is_superuser, is_verified) of a SQLite row, or None."""
+
+    con = sqlite3.connect(db_path, timeout=10)
+    try:
+        return con.execute('SELECT email, hashed_password, is_active, is_superuser, is_verified '
+                           'FROM "user" WHERE id = ?', (user_id,)).fetchone()
+    finally:
+        con.close()

@@ -31,7 +31,6 @@ import hashlib
 import hmac
 import os
 import sqlite3
-import threading
 import uuid
 
 from argon2 import PasswordHasher
@@ -55,15 +54,7 @@ PRIME = 6  # fresh connections per check: enough to reach every worker
 Receiver = h.HookReceiver
 
 
-_counter = [0]
-_counter_lock = threading.Lock()
-
-
-def unique_email(tag):
-    with _counter_lock:
-        _counter[0] += 1
-        n = _counter[0]
-    return "%s%d-%d@example.com" % (tag, n, os.getpid())
+unique_email = h.unique_email
 
 
 class UserAdminTest(h.DoormanTestCase):
@@ -97,12 +88,7 @@ class UserAdminTest(h.DoormanTestCase):
         return r.json()
 
     def row(self, user_id):
-        con = sqlite3.connect(self.db_path, timeout=10)
-        try:
-            return con.execute('SELECT email, hashed_password, is_active, is_superuser, is_verified '
-                               'FROM "user" WHERE id = ?', (user_id,)).fetchone()
-        finally:
-            con.close()
+        return h.user_row(self.db_path, user_id)
 
     def token_rows(self, user_id):
         con = sqlite3.connect(self.db_path, timeout=10)

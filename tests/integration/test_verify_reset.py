@@ -40,7 +40,6 @@ import json
 import os
 import shutil
 import sqlite3
-import threading
 import time
 import uuid
 
@@ -81,15 +80,7 @@ def signature(body):
 # tokens
 
 
-_counter = [0]
-_counter_lock = threading.Lock()
-
-
-def unique_email(tag):
-    with _counter_lock:
-        _counter[0] += 1
-        n = _counter[0]
-    return "%s%d-%d@example.com" % (tag, n, os.getpid())
+unique_email = h.unique_email
 
 
 def mint(claims, secret, algorithm="HS256"):
@@ -156,13 +147,7 @@ class Base(h.DoormanTestCase):
     db_path = None
 
     def row(self, user_id):
-        """(email, hashed_password, is_active, is_superuser, is_verified) or None."""
-        con = sqlite3.connect(self.db_path, timeout=10)
-        try:
-            return con.execute('SELECT email, hashed_password, is_active, is_superuser, is_verified '
-                               'FROM "user" WHERE id = ?', (user_id,)).fetchone()
-        finally:
-            con.close()
+        return h.user_row(self.db_path, user_id)
 
     def sql(self, statement, args=()):
         con = sqlite3.connect(self.db_path, timeout=10)
