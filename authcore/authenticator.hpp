@@ -1,8 +1,11 @@
 // Walks the configured backends in order (transport extracts, strategy reads,
-// user directory resolves); the first active-or-not user found wins.
+// user directory resolves); the first active-or-not user found wins. What a
+// blocking strategy (database, Redis) read is remembered in the token cache;
+// JWTs have their own per-thread cache inside the JWT strategy.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "authcore/strategy.hpp"
+#include "authcore/token_cache.hpp"
 #include "authcore/transport.hpp"
 #include "authcore/user.hpp"
 #include "authcore/user_cache.hpp"
@@ -45,14 +49,15 @@ struct AuthOutcome {
 struct AuthWalk {
   enum class Need {
     decided,     // `outcome` is final
-    read_token,  // resolve `token` with backends[backend_index].strategy, then resume_with_token()
+    read_token,  // read `token` with backends[backend_index].strategy, then resume_with_token()
     load_user,   // load `user_id` (Authenticator::load_user), then resume_with_user()
   };
   Need need = Need::decided;
   std::size_t backend_index = 0;
-  std::string_view token;  // read_token, load_user: the backend's token
-  std::string user_id;     // load_user
-  AuthOutcome outcome;     // decided
+  std::string_view token;              // read_token, load_user: the backend's token
+  std::string user_id;                 // load_user
+  std::uint64_t token_generation = 0;  // read_token: the token cache's generation before the read
+  AuthOutcome outcome;                 // decided
 
   RequestCredentials credentials;
   bool unavailable = false;  // a store was down on the way: unavailable if no one else decides
@@ -60,11 +65,14 @@ struct AuthWalk {
 
 class Authenticator {
  public:
-  Authenticator(std::vector<Backend> backends, UserStorePtr store, std::shared_ptr<UserCache> cache);
+  // Null caches are disabled ones.
+  Authenticator(std::vector<Backend> backends, UserStorePtr store, std::shared_ptr<UserCache> cache,
+                std::shared_ptr<TokenCache> tokens = nullptr);
 
   const std::vector<Backend>& backends() const { return backends_; }
   UserStore& store() { return *store_; }
   UserCache& cache() { return *cache_; }
+  TokenCache& tokens() { return *tokens_; }
 
   // Decides without blocking when it can (every backend up to the deciding one
   // reads without blocking and the user is in the cache); nullopt = would block,
@@ -77,7 +85,7 @@ class Authenticator {
   // needs no I/O (transports, non-blocking strategies, cache hits) and return
   // with walk.need saying what comes next.
   AuthWalk begin_walk(const RequestCredentials& credentials);
-  void resume_with_token(AuthWalk& walk, Result<std::optional<std::string>, StrategyError> user_id);
+  void resume_with_token(AuthWalk& walk, const TokenRead& read);
   void resume_with_user(AuthWalk& walk, Result<std::optional<User>, StoreError> user);
 
   // Loads a user by id through the cache (blocking on miss).
@@ -85,6 +93,9 @@ class Authenticator {
   // Drops a user from the cache after a change made by this process, and
   // announces it to the other replicas when a publisher is set.
   void invalidate(const std::string& id);
+  // Forgets a token this process logged out (destroyed) from the token cache,
+  // and announces it to the other replicas when a publisher is set.
+  void forget_token(std::string_view token);
   // Set once at startup, before any request (not synchronised).
   void set_invalidation_publisher(InvalidationPublisherPtr publisher) { publisher_ = std::move(publisher); }
 
@@ -92,6 +103,7 @@ class Authenticator {
   std::vector<Backend> backends_;
   UserStorePtr store_;
   std::shared_ptr<UserCache> cache_;
+  std::shared_ptr<TokenCache> tokens_;
   InvalidationPublisherPtr publisher_;  // null: a single replica, or no Redis to announce on
 
   // Moves the walk on from backend walk.backend_index until it decides or needs I/O.

@@ -15,7 +15,7 @@ class DatabaseStrategy final : public Strategy {
   DatabaseStrategy(UserStorePtr store, std::optional<int> lifetime_seconds);
 
   bool reads_without_blocking() const override { return false; }
-  Result<std::optional<std::string>, StrategyError> read(std::string_view token) override;
+  TokenRead read(std::string_view token) override;
   Result<std::string, StrategyError> write(const User& user) override;
   Result<bool, StrategyError> destroy(std::string_view token, const User& user) override;
 

@@ -8,6 +8,8 @@
 
 #include <stdexcept>
 
+#include "config/hex.hpp"
+
 namespace doorman::authcore {
 
 std::string event_body(std::string_view name, const User& user, const std::optional<std::string>& token,
@@ -38,14 +40,7 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
             reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &mac_len)) {
     throw std::runtime_error("HMAC-SHA256 failed");  // only if OpenSSL itself is broken
   }
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(mac_len * 2);
-  for (unsigned int i = 0; i < mac_len; ++i) {
-    hex.push_back(digits[mac[i] >> 4]);
-    hex.push_back(digits[mac[i] & 0x0f]);
-  }
-  return hex;
+  return config::lower_hex(mac, mac_len);
 }
 
 std::string event_signature(std::string_view secret, std::string_view body) {

@@ -20,6 +20,17 @@ std::int64_t expiry_of(const nlohmann::json& claims) {
   return static_cast<std::int64_t>(exp);
 }
 
+// `exp` (whole Unix seconds) as a TokenOwner expiry; kNoExpiry is none.
+std::optional<std::chrono::system_clock::time_point> expiry_time(std::int64_t exp) {
+  if (exp == VerifiedTokenCache::kNoExpiry) return std::nullopt;
+  // Beyond what a time_point holds, the token outlives any clock reading.
+  constexpr std::int64_t kLatest = std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::time_point::max().time_since_epoch())
+                                       .count();
+  if (exp >= kLatest) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(exp));
+}
+
 }  // namespace
 
 JwtStrategy::JwtStrategy(const config::StrategyConfig& config)
@@ -27,22 +38,24 @@ JwtStrategy::JwtStrategy(const config::StrategyConfig& config)
       lifetime_seconds_(config.lifetime_seconds),
       cache_owner_(VerifiedTokenCache::new_owner()) {}
 
-Result<std::optional<std::string>, StrategyError> JwtStrategy::read(std::string_view token) {
+TokenRead JwtStrategy::read(std::string_view token) {
   const auto now = std::chrono::system_clock::now();
   const std::int64_t now_seconds = std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
   // Algorithm, key and audience are fixed per strategy, and iat/nbf once passed stay
   // passed: of what verify() checks, only exp can change its answer for the same bytes.
   auto& cache = VerifiedTokenCache::for_this_thread();
   if (const auto cached = cache.find(token, cache_owner_, now_seconds)) {
-    return std::optional<std::string>(std::in_place, *cached);
+    return std::optional<TokenOwner>(TokenOwner{std::string(cached->user_id), expiry_time(cached->exp)});
   }
   const auto claims = key_.verify(token, kAccessTokenAudience, now);
-  if (!claims) return std::optional<std::string>();
+  if (!claims) return std::optional<TokenOwner>();
   const auto sub = claims.value().find("sub");
-  if (sub == claims.value().end() || !sub->is_string()) return std::optional<std::string>();
+  if (sub == claims.value().end() || !sub->is_string()) return std::optional<TokenOwner>();
   auto id = parse_uuid(sub->get_ref<const std::string&>());
-  if (id) cache.insert(token, cache_owner_, *id, expiry_of(claims.value()), now_seconds);
-  return id;
+  if (!id) return std::optional<TokenOwner>();
+  const std::int64_t exp = expiry_of(claims.value());
+  cache.insert(token, cache_owner_, *id, exp, now_seconds);
+  return std::optional<TokenOwner>(TokenOwner{std::move(*id), expiry_time(exp)});
 }
 
 Result<std::string, StrategyError> JwtStrategy::write(const User& user) {

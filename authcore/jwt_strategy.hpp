@@ -21,7 +21,7 @@ class JwtStrategy final : public Strategy {
 
   bool reads_without_blocking() const override { return true; }
   // The canonical user id of a valid token; nullopt for any failure.
-  Result<std::optional<std::string>, StrategyError> read(std::string_view token) override;
+  TokenRead read(std::string_view token) override;
   Result<std::string, StrategyError> write(const User& user) override;
   // Nothing to destroy: the JWT stays valid until `exp`, as upstream.
   Result<bool, StrategyError> destroy(std::string_view token, const User& user) override;

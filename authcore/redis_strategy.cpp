@@ -35,18 +35,27 @@ std::optional<std::string> RedisStrategy::key_for(std::string_view token) const 
   return key;
 }
 
-std::optional<std::string> RedisStrategy::user_id_from(std::string_view value) {
+std::optional<TokenOwner> RedisStrategy::owner_from(std::string_view value, std::optional<long long> pttl_ms,
+                                                    std::chrono::system_clock::time_point now) {
   // As upstream's parse_id (uuid.UUID(value)); the canonical form is what the store is asked for.
-  return parse_uuid(value);
+  auto id = parse_uuid(value);
+  if (!id) return std::nullopt;
+  TokenOwner owner{std::move(*id), now};
+  if (pttl_ms && *pttl_ms == -1) {
+    owner.expires_at.reset();  // a key without a TTL lives until logout
+  } else if (pttl_ms && *pttl_ms >= 0) {
+    owner.expires_at = now + std::chrono::milliseconds(*pttl_ms);
+  }
+  return owner;
 }
 
-Result<std::optional<std::string>, StrategyError> RedisStrategy::read(std::string_view token) {
+TokenRead RedisStrategy::read(std::string_view token) {
   const auto key = key_for(token);
-  if (!key) return std::optional<std::string>();
+  if (!key) return std::optional<TokenOwner>();
   auto value = commands_->get(*key);
   if (!value) return value.error();
-  if (!value.value()) return std::optional<std::string>();
-  return user_id_from(*value.value());
+  if (!value.value()) return std::optional<TokenOwner>();
+  return owner_from(*value.value(), std::nullopt, std::chrono::system_clock::now());
 }
 
 Result<std::string, StrategyError> RedisStrategy::write(const User& user) {

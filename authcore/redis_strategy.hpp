@@ -4,6 +4,7 @@
 // workers read the same keys asynchronously through key_for()/user_id_from().
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,16 +24,19 @@ class RedisStrategy final : public Strategy {
                 std::optional<int> lifetime_seconds);
 
   bool reads_without_blocking() const override { return false; }
-  Result<std::optional<std::string>, StrategyError> read(std::string_view token) override;
+  TokenRead read(std::string_view token) override;
   Result<std::string, StrategyError> write(const User& user) override;
   Result<bool, StrategyError> destroy(std::string_view token, const User& user) override;
 
   // The key a token lives under; nullopt for a token that cannot be one of
   // ours (wrong length or alphabet), which is then never sent to Redis.
   std::optional<std::string> key_for(std::string_view token) const;
-  // The user id a stored value names (canonical form), nullopt for a value
-  // that is not a UUID: such a key names no user.
-  static std::optional<std::string> user_id_from(std::string_view value);
+  // Whom a stored value names (the user id in canonical form), nullopt for a
+  // value that is not a UUID: such a key names no user. `pttl_ms` is the key's
+  // PTTL read with it (-1: no expiry), nullopt when not read (then nothing may
+  // remember the answer past `now`).
+  static std::optional<TokenOwner> owner_from(std::string_view value, std::optional<long long> pttl_ms,
+                                              std::chrono::system_clock::time_point now);
 
   const RedisEndpoint& endpoint() const { return endpoint_; }
 

@@ -329,20 +329,28 @@ Result<bool, StoreError> SociUserStore::insert_access_token(
   });
 }
 
-Result<std::optional<std::string>, StoreError> SociUserStore::find_access_token(
+Result<std::optional<AccessTokenRecord>, StoreError> SociUserStore::find_access_token(
     const std::string& token, std::optional<std::chrono::system_clock::time_point> not_before) {
-  return impl_->run(Retry::once, [&](soci::session& sql) -> Result<std::optional<std::string>, StoreError> {
-    std::string user_id;
-    if (not_before) {
-      const std::string limit = impl_->dialect->timestamp_param(*not_before);
-      sql << "SELECT user_id FROM accesstoken WHERE token = :t AND created_at >= :c", soci::into(user_id),
-          soci::use(token), soci::use(limit);
-    } else {
-      sql << "SELECT user_id FROM accesstoken WHERE token = :t", soci::into(user_id), soci::use(token);
-    }
-    if (!sql.got_data()) return std::optional<std::string>();
-    return std::optional<std::string>(user_id);
-  });
+  return impl_->run(
+      Retry::once, [&](soci::session& sql) -> Result<std::optional<AccessTokenRecord>, StoreError> {
+        std::string user_id;
+        std::string created_at;
+        soci::indicator created_at_indicator = soci::i_ok;
+        const std::string select = std::string("SELECT user_id, ") +
+                                   impl_->dialect->utc_timestamp_text_of("created_at") +
+                                   " FROM accesstoken WHERE token = :t";
+        if (not_before) {
+          const std::string limit = impl_->dialect->timestamp_param(*not_before);
+          sql << select + " AND created_at >= :c", soci::into(user_id),
+              soci::into(created_at, created_at_indicator), soci::use(token), soci::use(limit);
+        } else {
+          sql << select, soci::into(user_id), soci::into(created_at, created_at_indicator), soci::use(token);
+        }
+        if (!sql.got_data()) return std::optional<AccessTokenRecord>();
+        AccessTokenRecord record{user_id, std::nullopt};
+        if (created_at_indicator == soci::i_ok) record.created_at = parse_utc_timestamp_text(created_at);
+        return std::optional<AccessTokenRecord>(std::move(record));
+      });
 }
 
 Result<bool, StoreError> SociUserStore::delete_access_token(const std::string& token) {

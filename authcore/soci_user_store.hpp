@@ -35,7 +35,7 @@ class SociUserStore final : public UserStore {
   Result<bool, StoreError> remove(const std::string& id) override;
   Result<bool, StoreError> insert_access_token(const std::string& token, const std::string& user_id,
                                                std::chrono::system_clock::time_point created_at) override;
-  Result<std::optional<std::string>, StoreError> find_access_token(
+  Result<std::optional<AccessTokenRecord>, StoreError> find_access_token(
       const std::string& token, std::optional<std::chrono::system_clock::time_point> not_before) override;
   Result<bool, StoreError> delete_access_token(const std::string& token) override;
   bool ping() override;

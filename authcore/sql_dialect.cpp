@@ -31,6 +31,48 @@ std::string utc_timestamp_text(std::chrono::system_clock::time_point tp) {
 
 namespace {
 
+// `width` decimal digits at text[pos], as a number; nullopt if any is not a digit.
+std::optional<int> digits_at(std::string_view text, std::size_t pos, std::size_t width) {
+  if (pos + width > text.size()) return std::nullopt;
+  int value = 0;
+  for (std::size_t i = pos; i < pos + width; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::chrono::system_clock::time_point> parse_utc_timestamp_text(std::string_view text) {
+  using namespace std::chrono;
+  // YYYY-MM-DD?HH:MM:SS, then the fraction and the zone.
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || (text[10] != ' ' && text[10] != 'T') ||
+      text[13] != ':' || text[16] != ':')
+    return std::nullopt;
+  const auto y = digits_at(text, 0, 4), mo = digits_at(text, 5, 2), d = digits_at(text, 8, 2);
+  const auto h = digits_at(text, 11, 2), mi = digits_at(text, 14, 2), s = digits_at(text, 17, 2);
+  if (!y || !mo || !d || !h || !mi || !s || *h > 23 || *mi > 59 || *s > 59) return std::nullopt;
+  const year_month_day date{year(*y), month(static_cast<unsigned>(*mo)), day(static_cast<unsigned>(*d))};
+  if (!date.ok()) return std::nullopt;
+  std::string_view rest = text.substr(19);
+  long long micros = 0;
+  if (!rest.empty() && rest.front() == '.') {
+    std::size_t n = 1;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    const std::size_t digits = n - 1;
+    if (digits == 0 || digits > 6) return std::nullopt;
+    micros = *digits_at(rest, 1, digits);
+    for (std::size_t i = digits; i < 6; ++i) micros *= 10;
+    rest.remove_prefix(n);
+  }
+  if (!rest.empty() && rest != "Z" && rest != "+00" && rest != "+00:00") return std::nullopt;
+  return system_clock::time_point(sys_days(date)) + hours(*h) + minutes(*mi) + seconds(*s) +
+         microseconds(micros);
+}
+
+namespace {
+
 bool contains_ignoring_case(std::string_view text, std::string_view word) {
   return std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
@@ -57,6 +99,8 @@ class SqliteDialect final : public SqlDialect {
   std::string timestamp_param(std::chrono::system_clock::time_point tp) const override {
     return utc_timestamp_text(tp);
   }
+
+  std::string utc_timestamp_text_of(const char* column) const override { return column; }
 
   bool object_exists(soci::session& sql, const std::string& type, const std::string& name) const override {
     int count = 0;
@@ -93,6 +137,11 @@ class PostgresqlDialect final : public SqlDialect {
   // Explicit +00: text without a zone would be read in the session's TimeZone.
   std::string timestamp_param(std::chrono::system_clock::time_point tp) const override {
     return utc_timestamp_text(tp) + "+00";
+  }
+
+  // Whatever the session's TimeZone, in UTC and to the microsecond.
+  std::string utc_timestamp_text_of(const char* column) const override {
+    return std::string("to_char(") + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')";
   }
 
   bool object_exists(soci::session& sql, const std::string& type, const std::string& name) const override {

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/config.hpp"
 
@@ -34,6 +36,9 @@ class SqlDialect {
   // dialect stores or compares correctly.
   virtual std::string timestamp_param(std::chrono::system_clock::time_point tp) const = 0;
 
+  // An SQL expression giving `column` (a timestamp) as utc_timestamp_text() writes it.
+  virtual std::string utc_timestamp_text_of(const char* column) const = 0;
+
   // Whether a table or index ("table" / "index") of that name exists in the current schema.
   virtual bool object_exists(soci::session& sql, const std::string& type, const std::string& name) const = 0;
 
@@ -51,5 +56,9 @@ class SqlDialect {
 // `created_at` as SQLAlchemy writes a naive UTC DateTime on SQLite:
 // "YYYY-MM-DD HH:MM:SS.ffffff", fixed width so text order is time order.
 std::string utc_timestamp_text(std::chrono::system_clock::time_point tp);
+// The inverse: "YYYY-MM-DD HH:MM:SS" (or with a `T`), up to six fraction
+// digits, and an optional UTC suffix ("Z", "+00", "+00:00"); nullopt for
+// anything else, including another zone.
+std::optional<std::chrono::system_clock::time_point> parse_utc_timestamp_text(std::string_view text);
 
 }  // namespace doorman::authcore

@@ -19,6 +19,16 @@ enum class StoreError {
   unavailable,      // database unreachable or failed
 };
 
+// An `accesstoken` row as the database strategy reads it. `created_at` is
+// nullopt when the stored text is not a timestamp doorman can read (the row
+// still counts; only its end is unknown).
+struct AccessTokenRecord {
+  std::string user_id;
+  std::optional<std::chrono::system_clock::time_point> created_at;
+
+  bool operator==(const AccessTokenRecord&) const = default;
+};
+
 class UserStore {
  public:
   virtual ~UserStore() = default;
@@ -37,8 +47,8 @@ class UserStore {
   // accesstoken table (database strategy)
   virtual Result<bool, StoreError> insert_access_token(const std::string& token, const std::string& user_id,
                                                        std::chrono::system_clock::time_point created_at) = 0;
-  // The user id of a token created at or after `not_before` (nullopt: no lifetime limit).
-  virtual Result<std::optional<std::string>, StoreError> find_access_token(
+  // The row of a token created at or after `not_before` (nullopt: no lifetime limit).
+  virtual Result<std::optional<AccessTokenRecord>, StoreError> find_access_token(
       const std::string& token, std::optional<std::chrono::system_clock::time_point> not_before) = 0;
   virtual Result<bool, StoreError> delete_access_token(const std::string& token) = 0;
 

@@ -5,15 +5,15 @@
 
 namespace doorman::authcore {
 
-std::optional<std::string_view> VerifiedTokenCache::find(std::string_view token, std::uint64_t owner,
-                                                         std::int64_t now_seconds) {
+std::optional<VerifiedTokenCache::Hit> VerifiedTokenCache::find(std::string_view token, std::uint64_t owner,
+                                                                std::int64_t now_seconds) {
   const auto it = entries_.find(token);
   if (it == entries_.end() || it->second.owner != owner) return std::nullopt;
   if (now_seconds >= it->second.exp) {
     entries_.erase(it);
     return std::nullopt;
   }
-  return std::string_view(it->second.user_id);
+  return Hit{it->second.user_id, it->second.exp};
 }
 
 void VerifiedTokenCache::insert(std::string_view token, std::uint64_t owner, std::string_view user_id,

@@ -25,10 +25,15 @@ class VerifiedTokenCache {
 
   explicit VerifiedTokenCache(std::size_t capacity = kDefaultCapacity) : capacity_(capacity) {}
 
-  // The user id `token` was verified to name by verifier `owner`, if it still is
-  // valid at `now_seconds` (Unix time, whole seconds: a JWT is valid while now < exp).
-  // The view lives until the next insert() or clear() on this cache.
-  std::optional<std::string_view> find(std::string_view token, std::uint64_t owner, std::int64_t now_seconds);
+  // What a cached verification proved. The view lives until the next insert() or clear().
+  struct Hit {
+    std::string_view user_id;
+    std::int64_t exp;
+  };
+
+  // What verifier `owner` proved of `token`, if it still is valid at
+  // `now_seconds` (Unix time, whole seconds: a JWT is valid while now < exp).
+  std::optional<Hit> find(std::string_view token, std::uint64_t owner, std::int64_t now_seconds);
   // Remembers that `owner` verified `token` as `user_id`, valid until `exp`.
   // A full cache first drops its expired entries, then, if still full, everything.
   void insert(std::string_view token, std::uint64_t owner, std::string_view user_id, std::int64_t exp,

@@ -1,5 +1,10 @@
-// One hex digit's value, for the percent-decoders and UUID parsing in every layer.
+// Hex digits both ways, for every layer: one digit's value (percent-decoders,
+// UUID parsing, announced token digests) and bytes as lower-case hex
+// (signatures, digests).
 #pragma once
+
+#include <cstddef>
+#include <string>
 
 namespace doorman::config {
 
@@ -9,6 +14,17 @@ constexpr int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+inline std::string lower_hex(const unsigned char* bytes, std::size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    hex.push_back(kDigits[bytes[i] >> 4]);
+    hex.push_back(kDigits[bytes[i] & 0x0f]);
+  }
+  return hex;
 }
 
 }  // namespace doorman::config

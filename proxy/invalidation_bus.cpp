@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/hex.hpp"
+
 namespace doorman::proxy {
 namespace {
 
@@ -65,8 +67,9 @@ void log_line(const std::string& text) { std::cerr << "doorman: invalidation bus
 
 void InvalidationBus::ContextDeleter::operator()(redisContext* context) const { redisFree(context); }
 
-InvalidationBus::InvalidationBus(authcore::RedisEndpoint endpoint, std::shared_ptr<authcore::UserCache> cache)
-    : endpoint_(std::move(endpoint)), cache_(std::move(cache)) {}
+InvalidationBus::InvalidationBus(authcore::RedisEndpoint endpoint, std::shared_ptr<authcore::UserCache> cache,
+                                 std::shared_ptr<authcore::TokenCache> tokens)
+    : endpoint_(std::move(endpoint)), cache_(std::move(cache)), tokens_(std::move(tokens)) {}
 
 InvalidationBus::~InvalidationBus() { stop(); }
 
@@ -102,7 +105,32 @@ bool InvalidationBus::send(redisContext& context, std::string_view message) {
   return reply && reply->type == REDIS_REPLY_INTEGER;
 }
 
-void InvalidationBus::publish(std::string_view user_id) {
+std::string token_revoked_message(const authcore::TokenCache::Digest& digest) {
+  std::string message(kTokenRevokedPrefix);
+  message.append(config::lower_hex(digest.data(), digest.size()));
+  return message;
+}
+
+std::optional<authcore::TokenCache::Digest> revoked_token_digest(std::string_view message) {
+  authcore::TokenCache::Digest digest{};
+  if (!message.starts_with(kTokenRevokedPrefix)) return std::nullopt;
+  message.remove_prefix(kTokenRevokedPrefix.size());
+  if (message.size() != digest.size() * 2) return std::nullopt;
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    const int high = config::hex_value(message[2 * i]), low = config::hex_value(message[2 * i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    digest[i] = static_cast<unsigned char>(high * 16 + low);
+  }
+  return digest;
+}
+
+void InvalidationBus::publish(std::string_view user_id) { announce(user_id); }
+
+void InvalidationBus::publish_token_revoked(const authcore::TokenCache::Digest& digest) {
+  announce(token_revoked_message(digest));
+}
+
+void InvalidationBus::announce(std::string_view message) {
   std::lock_guard lock(publish_mutex_);
   if (!failing_) {
     // A kept connection may have died with a Redis restart: that deserves one fresh try.
@@ -110,7 +138,7 @@ void InvalidationBus::publish(std::string_view user_id) {
       const bool reused = publish_context_ != nullptr;
       std::string error;
       if (!publish_context_) publish_context_ = connect(kPublishTimeout, error);
-      if (publish_context_ && send(*publish_context_, user_id)) return;
+      if (publish_context_ && send(*publish_context_, message)) return;
       publish_context_.reset();
       if (!reused) {
         log_line("cannot publish on " + endpoint_.describe() + (error.empty() ? "" : " (" + error + ")") +
@@ -121,7 +149,7 @@ void InvalidationBus::publish(std::string_view user_id) {
     failing_ = true;
   }
   if (queued_.size() < kMaxQueued) {
-    queued_.emplace_back(user_id);
+    queued_.emplace_back(message);
   } else {
     overflowed_ = true;
   }
@@ -222,8 +250,8 @@ void InvalidationBus::run_subscriber() {
           ++subscriptions_;
         }
         redisEnableKeepAlive(context.get());  // a vanished Redis host is noticed, not waited on forever
-        // Whatever was announced before this subscription is unknown: start from an empty cache.
-        cache_->clear();
+        // Whatever was announced before this subscription is unknown: start from empty caches.
+        apply(kInvalidateEveryone);
         log_line(std::string(failing ? "subscribed again" : "subscribed") + " on " + endpoint_.describe());
         failing = false;
         backoff = kFirstBackoff;
@@ -260,11 +288,18 @@ void InvalidationBus::listen(redisContext& context) {
     if (text_of(*reply->element[0]) != "message") continue;
     const redisReply& payload = *reply->element[2];
     if (payload.type != REDIS_REPLY_STRING) continue;
-    if (text_of(payload) == kInvalidateEveryone) {
-      cache_->clear();
-    } else {
-      cache_->invalidate(text_of(payload));
-    }
+    apply(text_of(payload));
+  }
+}
+
+void InvalidationBus::apply(std::string_view message) {
+  if (message == kInvalidateEveryone) {
+    if (cache_) cache_->clear();
+    if (tokens_) tokens_->clear();
+  } else if (const auto digest = revoked_token_digest(message)) {
+    if (tokens_) tokens_->forget(*digest);
+  } else if (cache_) {
+    cache_->invalidate(message);
   }
 }
 

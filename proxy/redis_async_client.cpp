@@ -287,23 +287,41 @@ bool RedisAsyncClient::peer_closed_while_idle() {
   return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
-asio::awaitable<RedisGetResult> RedisAsyncClient::get(const std::string& key) {
-  std::vector<std::string> args{"GET", key};
-  const RedisResult result = co_await async_command(std::move(args), asio::use_awaitable);
-  if (!result) co_return result.error();
+RedisGetResult RedisAsyncClient::value_of(const RedisResult& result) {
+  if (!result) return result.error();
   const RedisReply& reply = result.value();
   switch (reply.kind) {
     case RedisReply::Kind::string:
-      co_return std::optional<std::string>(reply.text);
+      return std::optional<std::string>(reply.text);
     case RedisReply::Kind::nil:
-      co_return std::optional<std::string>();
+      return std::optional<std::string>();
     case RedisReply::Kind::error:
       // A key of another type names no token; other errors (LOADING, NOAUTH...) are Redis failing.
-      if (reply.text.rfind("WRONGTYPE", 0) == 0) co_return std::optional<std::string>();
-      co_return authcore::StrategyError::unavailable;
+      if (reply.text.rfind("WRONGTYPE", 0) == 0) return std::optional<std::string>();
+      return authcore::StrategyError::unavailable;
     default:
-      co_return authcore::StrategyError::unavailable;
+      return authcore::StrategyError::unavailable;
   }
+}
+
+asio::awaitable<RedisGetResult> RedisAsyncClient::get(const std::string& key) {
+  std::vector<std::string> args{"GET", key};
+  co_return value_of(co_await async_command(std::move(args), asio::use_awaitable));
+}
+
+asio::awaitable<RedisGetWithTtlResult> RedisAsyncClient::get_with_ttl(const std::string& key) {
+  // Replies come in command order and a failure fails every command in flight in
+  // order, so the GET's slot is always filled when the PTTL completes.
+  auto get_result = std::make_shared<RedisResult>(authcore::StrategyError::unavailable);
+  submit({"GET", key}, std::make_unique<SlotWaiter>(get_result));
+  std::vector<std::string> pttl{"PTTL", key};
+  const RedisResult ttl = co_await async_command(std::move(pttl), asio::use_awaitable);
+  const RedisGetResult value = value_of(*get_result);
+  if (!value) co_return value.error();
+  if (!value.value()) co_return std::optional<RedisValueWithTtl>();
+  if (!ttl || ttl.value().kind != RedisReply::Kind::integer) co_return authcore::StrategyError::unavailable;
+  co_return std::optional<RedisValueWithTtl>(
+      RedisValueWithTtl{std::move(*value.value()), ttl.value().integer});
 }
 
 }  // namespace doorman::proxy

@@ -54,6 +54,13 @@ struct RedisReply {
 using RedisResult = authcore::Result<RedisReply, authcore::StrategyError>;
 using RedisGetResult = authcore::Result<std::optional<std::string>, authcore::StrategyError>;
 
+// A string value and its key's PTTL (milliseconds left; -1: no expiry; -2: gone meanwhile).
+struct RedisValueWithTtl {
+  std::string value;
+  long long pttl_ms = -2;
+};
+using RedisGetWithTtlResult = authcore::Result<std::optional<RedisValueWithTtl>, authcore::StrategyError>;
+
 struct RedisClientOptions {
   std::chrono::steady_clock::duration command_timeout = std::chrono::milliseconds(1000);
   std::chrono::steady_clock::duration backoff_initial = std::chrono::milliseconds(100);
@@ -84,6 +91,8 @@ class RedisAsyncClient {
   // GET key for the Redis strategy: the value; nullopt when the key is absent
   // or holds no string (WRONGTYPE); unavailable when Redis is down, slow or failing.
   asio::awaitable<RedisGetResult> get(const std::string& key);
+  // GET and PTTL of one key, pipelined (one round trip): what get() answers, with how long the key lives.
+  asio::awaitable<RedisGetWithTtlResult> get_with_ttl(const std::string& key);
 
   bool connected() const { return state_ == State::connected; }
   // Connections opened so far (tests: reconnects, and that pipelining needs one).
@@ -110,6 +119,12 @@ class RedisAsyncClient {
     Handler handler;
     asio::any_io_executor fallback_executor;
   };
+  // Keeps a result for a command whose reply is read together with a later one's.
+  struct SlotWaiter final : Waiter {
+    explicit SlotWaiter(std::shared_ptr<RedisResult> s) : slot(std::move(s)) {}
+    void complete(RedisResult result) override { *slot = std::move(result); }
+    std::shared_ptr<RedisResult> slot;
+  };
   struct Pending {
     std::unique_ptr<Waiter> waiter;  // null for the connection's own AUTH/SELECT
     Clock::time_point deadline;
@@ -127,6 +142,8 @@ class RedisAsyncClient {
   void fail_connection();
   bool peer_closed_while_idle();
   static void append_command(std::string& out, const std::vector<std::string>& args);
+  // A GET reply as the Redis strategy reads it.
+  static RedisGetResult value_of(const RedisResult& result);
 
   asio::any_io_executor executor_;
   authcore::RedisEndpoint endpoint_;

@@ -4,6 +4,7 @@
 // client per Redis backend, in backend order.
 #include "proxy/request_authenticator.hpp"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,14 +48,21 @@ RedisAsyncClient& redis_client(Worker& worker, const authcore::Authenticator& au
   return *client;
 }
 
-// What one trip to the blocking pool brings back: for a blocking strategy, the
-// token's user id and, when it names one, that user (saving a second trip); for
-// a user load, the user. Default-constructible, as run_blocking needs.
+// What one trip to the blocking pool brings back: for a blocking strategy, whom
+// the token names and, when it names someone, that user (saving a second trip);
+// for a user load, the user. Default-constructible, as run_blocking needs.
 struct BlockingRead {
-  authcore::Result<std::optional<std::string>, authcore::StrategyError> user_id =
-      std::optional<std::string>();
+  authcore::TokenRead owner = std::optional<authcore::TokenOwner>();
   std::optional<authcore::Result<std::optional<authcore::User>, authcore::StoreError>> user;
 };
+
+// What a GET + PTTL of a token's key says of its owner.
+authcore::TokenRead owner_of(const RedisGetWithTtlResult& stored) {
+  if (!stored) return stored.error();
+  if (!stored.value()) return std::optional<authcore::TokenOwner>();
+  return authcore::RedisStrategy::owner_from(stored.value()->value, stored.value()->pttl_ms,
+                                             std::chrono::system_clock::now());
+}
 
 }  // namespace
 
@@ -78,18 +86,12 @@ asio::awaitable<authcore::AuthOutcome> authenticate_request(Worker& worker,
     if (const auto* redis = dynamic_cast<const authcore::RedisStrategy*>(backend.strategy.get())) {
       const auto key = redis->key_for(walk.token);
       if (!key) {  // not a token shape Redis could hold: no user, no round trip
-        authenticator.resume_with_token(walk, std::optional<std::string>());
+        authenticator.resume_with_token(walk, std::optional<authcore::TokenOwner>());
         continue;
       }
       auto& client = redis_client(worker, authenticator, walk.backend_index, *redis);
-      const RedisGetResult value = co_await client.get(*key);
-      if (!value) {
-        authenticator.resume_with_token(walk, value.error());
-      } else if (!value.value()) {
-        authenticator.resume_with_token(walk, std::optional<std::string>());
-      } else {
-        authenticator.resume_with_token(walk, authcore::RedisStrategy::user_id_from(*value.value()));
-      }
+      // The key's TTL too: the token cache must not outlive the token.
+      authenticator.resume_with_token(walk, owner_of(co_await client.get_with_ttl(*key)));
       continue;
     }
     // Any other strategy that blocks (database): read and, on a hit, load the user in one trip.
@@ -97,11 +99,11 @@ asio::awaitable<authcore::AuthOutcome> authenticate_request(Worker& worker,
     const std::string_view token = walk.token;
     BlockingRead read = co_await run_blocking(worker.pools().lookups, [&authenticator, strategy, token] {
       BlockingRead out;
-      out.user_id = strategy->read(token);
-      if (out.user_id && out.user_id.value()) out.user = authenticator.load_user(*out.user_id.value());
+      out.owner = strategy->read(token);
+      if (out.owner && out.owner.value()) out.user = authenticator.load_user(out.owner.value()->user_id);
       return out;
     });
-    authenticator.resume_with_token(walk, std::move(read.user_id));
+    authenticator.resume_with_token(walk, read.owner);
     if (walk.need == Need::load_user && read.user)
       authenticator.resume_with_user(walk, std::move(*read.user));
   }

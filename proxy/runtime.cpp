@@ -35,14 +35,17 @@ std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
   store->migrate();
   runtime->store = store;
 
-  runtime->cache =
-      std::make_shared<authcore::UserCache>(std::chrono::milliseconds(config->users.cache_ttl_ms));
+  // One TTL for both hot-path caches: users.cache_ttl_ms bounds how stale anything served may be.
+  const std::chrono::milliseconds cache_ttl(config->users.cache_ttl_ms);
+  runtime->cache = std::make_shared<authcore::UserCache>(cache_ttl);
+  runtime->tokens = std::make_shared<authcore::TokenCache>(cache_ttl);
   runtime->authenticator = std::make_shared<authcore::Authenticator>(authcore::build_backends(*config, store),
-                                                                     store, runtime->cache);
+                                                                     store, runtime->cache, runtime->tokens);
   // Replicas sharing the database tell each other which users changed (serve() starts the listening side);
   // with the cache off every request reads the database, so there is nothing to tell.
   if (auto endpoint = invalidation_endpoint(*config); endpoint && runtime->cache->enabled()) {
-    runtime->invalidation_bus = std::make_shared<InvalidationBus>(std::move(*endpoint), runtime->cache);
+    runtime->invalidation_bus =
+        std::make_shared<InvalidationBus>(std::move(*endpoint), runtime->cache, runtime->tokens);
     runtime->authenticator->set_invalidation_publisher(runtime->invalidation_bus);
   }
   // The Redis /readyz must see: each redis strategy's (its URL already parsed without error

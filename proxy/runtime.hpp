@@ -8,6 +8,7 @@
 #include "authcore/authenticator.hpp"
 #include "authcore/password.hpp"
 #include "authcore/redis_url.hpp"
+#include "authcore/token_cache.hpp"
 #include "authcore/user_cache.hpp"
 #include "authcore/user_store.hpp"
 #include "config/config.hpp"
@@ -24,6 +25,7 @@ struct Runtime {
   config::ConfigPtr config;
   std::shared_ptr<authcore::UserStore> store;
   std::shared_ptr<authcore::UserCache> cache;
+  std::shared_ptr<authcore::TokenCache> tokens;  // database and Redis tokens; same TTL as `cache`
   std::shared_ptr<authcore::Authenticator> authenticator;
   std::shared_ptr<const authcore::PasswordHasher> hasher;
   std::shared_ptr<routes::AuthApi> auth_api;

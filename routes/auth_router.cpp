@@ -101,7 +101,10 @@ HttpAnswer handle_logout(const RouteContext& context, int backend_index, const A
   // Upstream quirk kept: this route's strategy destroys the token that
   // authenticated, even when another backend read it.
   const authcore::Backend& backend = context.authenticator->backends().at(backend_index);
-  if (!backend.strategy->destroy(who.token, who.user)) return reason_phrase_answer(503);
+  const auto destroyed = backend.strategy->destroy(who.token, who.user);
+  if (!destroyed) return reason_phrase_answer(503);
+  // A stored token (database row, Redis key) may be in this and other replicas' token caches.
+  if (!backend.strategy->reads_without_blocking()) context.authenticator->forget_token(who.token);
   return backend.transport->logout_answer();
 }
 

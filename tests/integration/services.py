@@ -144,6 +144,12 @@ class PostgresServer:
     def url(self):
         return "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, self.dbname)
 
+    def sql(self, statement):
+        """Runs one statement with psql (behind doorman's back); returns its unaligned output."""
+        out = self._run([os.path.join(self.bindir, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
+                         "postgres", "-d", self.dbname, "-v", "ON_ERROR_STOP=1", "-At", "-c", statement])
+        return out.stdout.strip()
+
     def _pg_ctl(self, *args):
         return [os.path.join(self.bindir, "pg_ctl"), "-D", self.data] + list(args)
 

@@ -8,10 +8,19 @@ request carries the user's X-User-Id; /users/me answers the user; logout is
 database and Redis tokens are refused (401, and the Redis key is gone); a
 token of a user a superuser then DELETEs is refused on the next request.
 The user cache is on, so deletion must reach it, not merely expire from it.
+
+The token cache is on too (same 60 s TTL): a database or Redis token used
+once is served from it, so a row or key removed behind doorman's back is
+still accepted, while a logout through doorman is refused at once; and the
+cache never outlives the token itself (the row's created_at + lifetime, the
+key's TTL).
 """
 
+import datetime
 import itertools
 import os
+import sqlite3
+import time
 
 import harness as h
 import services
@@ -19,6 +28,7 @@ import services
 PASSWORD = "password-1234"
 ADMIN_PASSWORD = "admin-password-1234"
 REDIS_PREFIX = "fastapi_users_token:"
+COOKIE_LIFETIME_S = 86400
 
 # One PostgreSQL and one Redis for the whole file: starting them is most of the cost.
 _postgres = None
@@ -50,7 +60,7 @@ def overrides(database_url, redis_url):
              "strategy": {"type": "jwt", "lifetime_seconds": 3600}},
             {"name": "cookie",
              "transport": {"type": "cookie", "cookie_name": "fastapiusersauth", "cookie_secure": False},
-             "strategy": {"type": "database", "lifetime_seconds": 86400}},
+             "strategy": {"type": "database", "lifetime_seconds": COOKIE_LIFETIME_S}},
             {"name": "session", "transport": {"type": "bearer"},
              "strategy": {"type": "redis", "url": redis_url, "lifetime_seconds": 1800}},
         ]},
@@ -64,6 +74,10 @@ class MatrixBase(h.DoormanTestCase):
 
     @classmethod
     def database_url(cls, tmpdir):
+        raise NotImplementedError
+
+    def execute(self, statement, params):
+        """Changes the database behind doorman's back."""
         raise NotImplementedError
 
     @classmethod
@@ -154,13 +168,74 @@ class MatrixBase(h.DoormanTestCase):
     def test_redis_bearer(self):
         self.run_strategy("session", stays_valid_after_logout=False)
 
+    def test_database_token_is_served_from_the_cache_until_logged_out(self):
+        email, user_id = self.new_user("cookie-cache")
+        creds = self.log_in("cookie", email)
+        self.assert_accepted(creds, user_id, email)
+        token = creds["cookie"].split("=", 1)[1]
+        # Another app logs the token out in the shared database: the cache keeps it for its TTL.
+        self.execute("DELETE FROM accesstoken WHERE token = %s", (token,))
+        self.assert_accepted(creds, user_id, email)
+        # A logout through doorman forgets it at once (even though the row is already gone).
+        r = h.request(self.port, "POST", "/auth/cookie/logout", headers=self.headers(creds))
+        self.assertEqual(r.status, 204, r)
+        self.assert_refused(creds)
+
+    def test_database_token_is_not_served_past_its_lifetime(self):
+        email, user_id = self.new_user("cookie-end")
+        creds = self.log_in("cookie", email)
+        token = creds["cookie"].split("=", 1)[1]
+        # Created so long ago that it has 2 s left: far less than the cache's 60 s.
+        created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=COOKIE_LIFETIME_S - 2)
+        self.execute("UPDATE accesstoken SET created_at = %s WHERE token = %s", (self.timestamp(created), token))
+        ends = time.monotonic() + 2.0
+        self.assert_accepted(creds, user_id, email)
+        time.sleep(max(0.0, ends - time.monotonic()) + 0.3)
+        self.assert_refused(creds)
+
+    def test_redis_token_is_served_from_the_cache_until_logged_out(self):
+        email, user_id = self.new_user("session-cache")
+        creds = self.log_in("session", email)
+        self.assert_accepted(creds, user_id, email)
+        self.assertEqual(_redis.cli("DEL", REDIS_PREFIX + creds["token"], db=self.redis_db), "1")
+        r = h.get(self.port, "/api/matrix", **creds)
+        self.assertEqual(r.status, 200, r)  # cached: the key removed behind doorman's back is not read
+        r = h.request(self.port, "POST", "/auth/session/logout", headers=self.headers(creds))
+        self.assertEqual(r.status, 204, r)
+        self.assert_refused(creds)
+
+    def test_redis_token_is_not_served_past_its_key_ttl(self):
+        email, user_id = self.new_user("session-end")
+        creds = self.log_in("session", email)
+        self.assertEqual(_redis.cli("PEXPIRE", REDIS_PREFIX + creds["token"], "1500", db=self.redis_db), "1")
+        ends = time.monotonic() + 1.5
+        r = h.get(self.port, "/api/matrix", **creds)
+        self.assertEqual(r.status, 200, r)
+        time.sleep(max(0.0, ends - time.monotonic()) + 0.3)
+        r = h.get(self.port, "/api/matrix", **creds)
+        self.assertEqual((r.status, r.json()), (401, {"detail": "Unauthorized"}), r)
+
 
 class SqliteMatrixTest(MatrixBase):
     redis_db = 0
 
     @classmethod
     def database_url(cls, tmpdir):
-        return "sqlite:///" + os.path.abspath(os.path.join(tmpdir, "matrix.db"))
+        cls.db_path = os.path.abspath(os.path.join(tmpdir, "matrix.db"))
+        return "sqlite:///" + cls.db_path
+
+    def execute(self, statement, params):
+        con = sqlite3.connect(self.db_path, timeout=10)
+        try:
+            with con:
+                con.execute(statement.replace("%s", "?"), params)
+        finally:
+            con.close()
+
+    @staticmethod
+    def timestamp(moment):
+        # SQLAlchemy's form on SQLite: naive UTC text.
+        return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class PostgresMatrixTest(MatrixBase):
@@ -169,6 +244,13 @@ class PostgresMatrixTest(MatrixBase):
     @classmethod
     def database_url(cls, tmpdir):
         return _postgres.url()
+
+    def execute(self, statement, params):
+        _postgres.sql(statement % tuple("'%s'" % p.replace("'", "''") for p in params))
+
+    @staticmethod
+    def timestamp(moment):
+        return moment.astimezone(datetime.timezone.utc).isoformat()
 
 
 del MatrixBase  # not a test case of its own

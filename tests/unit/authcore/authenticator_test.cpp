@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <vector>
 
 #include "authcore/authenticator.hpp"
 #include "authcore/bearer_transport.hpp"
@@ -29,16 +30,18 @@ class TableStrategy final : public Strategy {
 
   bool down = false;
   int reads = 0;
+  std::optional<system_clock::time_point> expires_at;  // of every token it reads
 
   bool reads_without_blocking() const override { return non_blocking_; }
-  Result<std::optional<std::string>, StrategyError> read(std::string_view token) override {
+  TokenRead read(std::string_view token) override {
     ++reads;
     if (down) return StrategyError::unavailable;
     const auto it = ids_.find(std::string(token));
-    if (it == ids_.end()) return std::optional<std::string>();
-    return std::optional<std::string>(it->second);
+    if (it == ids_.end()) return std::optional<TokenOwner>();
+    return std::optional<TokenOwner>(TokenOwner{it->second, expires_at});
   }
   Result<std::string, StrategyError> write(const User& user) override { return "token-of-" + user.id; }
+  void forget(const std::string& token) { ids_.erase(token); }
   Result<bool, StrategyError> destroy(std::string_view, const User&) override { return true; }
 
  private:
@@ -75,10 +78,11 @@ struct Setup {
       std::make_shared<TableStrategy>(std::map<std::string, std::string>{{"db-bob", kBob}}, false);
   Authenticator auth;
 
-  explicit Setup(milliseconds ttl = milliseconds(60000))
+  // The token cache is off unless a test asks for it.
+  explicit Setup(milliseconds ttl = milliseconds(60000), milliseconds token_ttl = milliseconds(0))
       : auth({Backend{"jwt", std::make_shared<BearerTransport>(), jwt},
               Backend{"cookie", std::make_shared<CookieTransport>(cookie_transport_config()), db}},
-             store, std::make_shared<UserCache>(ttl)) {
+             store, std::make_shared<UserCache>(ttl), std::make_shared<TokenCache>(token_ttl)) {
     store->add(make_user(kAlice, "alice@example.com"));
     store->add(make_user(kBob, "bob@example.com"));
     store->add(make_user(kDave, "dave@example.com", false));
@@ -88,6 +92,14 @@ struct Setup {
 RequestCredentials creds(std::string_view authorization, std::string_view cookie = "") {
   return RequestCredentials{authorization, cookie};
 }
+
+// Records what the authenticator announces.
+struct RecordingPublisher final : InvalidationPublisher {
+  std::vector<std::string> users;
+  std::vector<TokenCache::Digest> tokens;
+  void publish(std::string_view user_id) override { users.emplace_back(user_id); }
+  void publish_token_revoked(const TokenCache::Digest& digest) override { tokens.push_back(digest); }
+};
 
 }  // namespace
 
@@ -254,7 +266,7 @@ TEST_CASE("the resumable walk decides as authenticate() does, stopping only for 
   CHECK(walk.token == "db-bob");
   CHECK(s.db->reads == reads);
   // Its answer naming a user that is not cached: the walk asks for the load.
-  s.auth.resume_with_token(walk, std::optional<std::string>(kBob));
+  s.auth.resume_with_token(walk, std::optional<TokenOwner>(TokenOwner{kBob, std::nullopt}));
   CHECK(walk.need == AuthWalk::Need::load_user);
   CHECK(walk.user_id == kBob);
   s.auth.resume_with_user(walk, std::optional<User>(make_user(kBob, "bob@example.com")));
@@ -282,7 +294,7 @@ TEST_CASE("the resumable walk: a store that is down is unavailable unless a late
   REQUIRE(walk.need == AuthWalk::Need::load_user);
   s.auth.resume_with_user(walk, StoreError::unavailable);
   REQUIRE(walk.need == AuthWalk::Need::read_token);
-  s.auth.resume_with_token(walk, std::optional<std::string>(kBob));
+  s.auth.resume_with_token(walk, std::optional<TokenOwner>(TokenOwner{kBob, std::nullopt}));
   REQUIRE(walk.need == AuthWalk::Need::load_user);
   s.auth.resume_with_user(walk, std::optional<User>(make_user(kBob, "bob@example.com")));
   REQUIRE(walk.need == AuthWalk::Need::decided);
@@ -359,4 +371,78 @@ TEST_CASE("the fastapi-users 14 app's tokens authenticate against its database")
   // A JWT sent as the cookie is no database token: no user.
   CHECK(auth.authenticate(creds("", "fastapiusersauth=" + tokens["alice_access_jwt"].get<std::string>()))
             .status == AuthStatus::no_user);
+}
+
+TEST_CASE("a blocking strategy's answer is remembered: the next request reads no store, on every path") {
+  Setup s(milliseconds(60000), milliseconds(60000));
+  REQUIRE(s.auth.authenticate(creds("", "fastapiusersauth=db-bob")).status == AuthStatus::authenticated);
+  CHECK(s.db->reads == 1);
+  const int calls = s.store->calls;
+
+  // The non-blocking walk, the resumable walk and the blocking walk all answer from the caches.
+  const auto quick = s.auth.try_authenticate_without_blocking(creds("", "fastapiusersauth=db-bob"));
+  REQUIRE(quick.has_value());
+  CHECK(quick->status == AuthStatus::authenticated);
+  CHECK(quick->user->id == kBob);
+  CHECK(quick->backend_index == 1);
+  int steps = 0;
+  CHECK(drive(s.auth, creds("", "fastapiusersauth=db-bob"), &steps).user->id == kBob);
+  CHECK(steps == 0);
+  CHECK(s.auth.authenticate(creds("", "fastapiusersauth=db-bob")).user->id == kBob);
+  CHECK(s.db->reads == 1);
+  CHECK(s.store->calls == calls);
+
+  // Only what names a user is remembered: an unknown token is read every time.
+  CHECK(s.auth.authenticate(creds("", "fastapiusersauth=nothing")).status == AuthStatus::no_user);
+  CHECK(s.auth.authenticate(creds("", "fastapiusersauth=nothing")).status == AuthStatus::no_user);
+  CHECK(s.db->reads == 3);
+  // A non-blocking strategy (JWT) keeps its own cache: nothing of it lands here.
+  REQUIRE(s.auth.authenticate(creds("Bearer jwt-alice")).status == AuthStatus::authenticated);
+  CHECK(s.auth.tokens().size() == 1);
+}
+
+TEST_CASE("the resumable walk remembers what it was told, until the token's own end") {
+  Setup s(milliseconds(60000), milliseconds(60000));
+  AuthWalk walk = s.auth.begin_walk(creds("", "fastapiusersauth=db-bob"));
+  REQUIRE(walk.need == AuthWalk::Need::read_token);
+  s.auth.resume_with_token(walk, std::optional<TokenOwner>(TokenOwner{kBob, system_clock::now() + hours(1)}));
+  s.auth.resume_with_user(walk, s.auth.load_user(kBob));
+  REQUIRE(walk.outcome.status == AuthStatus::authenticated);
+  CHECK(s.auth.begin_walk(creds("", "fastapiusersauth=db-bob")).need == AuthWalk::Need::decided);
+
+  // A token that has ended by the time it was read is not remembered.
+  s.auth.tokens().clear();
+  walk = s.auth.begin_walk(creds("", "fastapiusersauth=db-bob"));
+  REQUIRE(walk.need == AuthWalk::Need::read_token);
+  s.auth.resume_with_token(walk,
+                           std::optional<TokenOwner>(TokenOwner{kBob, system_clock::now() - seconds(1)}));
+  CHECK(s.auth.tokens().size() == 0);
+}
+
+TEST_CASE("a read overtaken by a logout is not remembered") {
+  Setup s(milliseconds(60000), milliseconds(60000));
+  AuthWalk walk = s.auth.begin_walk(creds("", "fastapiusersauth=db-bob"));
+  REQUIRE(walk.need == AuthWalk::Need::read_token);
+  // The row is read (still there), then the token is logged out before the answer is taken.
+  const auto read = s.db->read(walk.token);
+  s.auth.forget_token("db-bob");
+  s.auth.resume_with_token(walk, read);
+  CHECK(s.auth.tokens().size() == 0);
+}
+
+TEST_CASE("forget_token drops the token here and announces its digest, never the token") {
+  Setup s(milliseconds(60000), milliseconds(60000));
+  auto publisher = std::make_shared<RecordingPublisher>();
+  s.auth.set_invalidation_publisher(publisher);
+  REQUIRE(s.auth.authenticate(creds("", "fastapiusersauth=db-bob")).status == AuthStatus::authenticated);
+  REQUIRE(s.auth.tokens().size() == 1);
+
+  s.auth.forget_token("db-bob");
+  CHECK(s.auth.tokens().size() == 0);
+  REQUIRE(publisher->tokens.size() == 1);
+  CHECK(publisher->tokens[0] == TokenCache::digest_of("db-bob"));
+  CHECK(publisher->users.empty());
+  // Without the row, the next request reads the store and finds no one.
+  s.db->forget("db-bob");
+  CHECK(s.auth.authenticate(creds("", "fastapiusersauth=db-bob")).status == AuthStatus::no_user);
 }

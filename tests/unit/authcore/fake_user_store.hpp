@@ -14,12 +14,14 @@ class FakeUserStore final : public authcore::UserStore {
  public:
   using StoreError = authcore::StoreError;
   using User = authcore::User;
+  using AccessTokenRecord = authcore::AccessTokenRecord;
   template <class T>
   using R = authcore::Result<T, StoreError>;
   using TimePoint = std::chrono::system_clock::time_point;
 
   std::atomic<bool> down{false};
   std::atomic<int> calls{0};
+  std::atomic<bool> unreadable_created_at{false};  // find_access_token: as if the column did not parse
 
   void add(const User& user) {
     std::lock_guard lock(mutex_);
@@ -77,14 +79,16 @@ class FakeUserStore final : public authcore::UserStore {
     tokens_[token] = {user_id, created_at};
     return true;
   }
-  R<std::optional<std::string>> find_access_token(const std::string& token,
-                                                  std::optional<TimePoint> not_before) override {
+  R<std::optional<AccessTokenRecord>> find_access_token(const std::string& token,
+                                                        std::optional<TimePoint> not_before) override {
     if (!enter()) return StoreError::unavailable;
     std::lock_guard lock(mutex_);
     const auto it = tokens_.find(token);
     if (it == tokens_.end() || (not_before && it->second.second < *not_before))
-      return std::optional<std::string>();
-    return std::optional<std::string>(it->second.first);
+      return std::optional<AccessTokenRecord>();
+    AccessTokenRecord record{it->second.first, it->second.second};
+    if (unreadable_created_at) record.created_at.reset();
+    return std::optional<AccessTokenRecord>(std::move(record));
   }
   R<bool> delete_access_token(const std::string& token) override {
     if (!enter()) return StoreError::unavailable;

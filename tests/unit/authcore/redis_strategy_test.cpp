@@ -75,10 +75,10 @@ TEST_CASE("write sets {prefix}{token} to the user id with the lifetime; read and
   CHECK(redis->keys[key].expire == std::optional<int>(3600));
   CHECK(strategy.key_for(token.value()) == std::optional<std::string>(key));
 
-  CHECK(strategy.read(token.value()).value() == std::optional<std::string>(kUserId));
+  CHECK(user_id_of(strategy.read(token.value()).value()) == std::optional<std::string>(kUserId));
   CHECK(strategy.destroy(token.value(), user_with_id(kUserId)).value());
   CHECK(redis->keys.empty());
-  CHECK(strategy.read(token.value()).value() == std::nullopt);
+  CHECK(user_id_of(strategy.read(token.value()).value()) == std::nullopt);
   CHECK_FALSE(strategy.destroy(token.value(), user_with_id(kUserId)).value());  // already gone: still fine
 }
 
@@ -99,7 +99,7 @@ TEST_CASE("a key written by a fastapi-users app (same prefix) is accepted") {
   // secrets.token_urlsafe() and str(user.id), as upstream writes them.
   const std::string token = "yiTKBp17bfSU4UiJjZZVhGRUo8rKnzS_LbBs-M384iY";
   redis->keys[kPrefix + token] = {kUserId, 3600};
-  CHECK(strategy.read(token).value() == std::optional<std::string>(kUserId));
+  CHECK(user_id_of(strategy.read(token).value()) == std::optional<std::string>(kUserId));
 }
 
 TEST_CASE("a stored value that is not a user id names no user") {
@@ -120,11 +120,35 @@ TEST_CASE("a stored value that is not a user id names no user") {
   }
   // What Python's uuid.UUID accepts is read as the canonical id, never as another user's.
   redis->keys[key] = {"11111111111141118111111111111111", std::nullopt};
-  CHECK(strategy.read(token).value() == std::optional<std::string>(kUserId));
+  CHECK(user_id_of(strategy.read(token).value()) == std::optional<std::string>(kUserId));
   redis->keys[key] = {"{11111111-1111-4111-8111-111111111111}", std::nullopt};
-  CHECK(strategy.read(token).value() == std::optional<std::string>(kUserId));
-  CHECK(RedisStrategy::user_id_from("AAAAAAAA-1111-4111-8111-111111111111") ==
+  CHECK(user_id_of(strategy.read(token).value()) == std::optional<std::string>(kUserId));
+  const auto now = std::chrono::system_clock::now();
+  CHECK(user_id_of(RedisStrategy::owner_from("AAAAAAAA-1111-4111-8111-111111111111", std::nullopt, now)) ==
         std::optional<std::string>("aaaaaaaa-1111-4111-8111-111111111111"));
+  CHECK_FALSE(RedisStrategy::owner_from("not-a-uuid", 5000, now).has_value());
+}
+
+TEST_CASE("owner_from: the key's PTTL is the token's end; without one nothing may outlive the read") {
+  const auto now = std::chrono::system_clock::now();
+  using std::chrono::milliseconds;
+  CHECK(RedisStrategy::owner_from(kUserId, 5000, now)->expires_at == now + milliseconds(5000));
+  CHECK(RedisStrategy::owner_from(kUserId, 0, now)->expires_at == now);
+  CHECK_FALSE(RedisStrategy::owner_from(kUserId, -1, now)->expires_at.has_value());  // no TTL: until logout
+  CHECK(RedisStrategy::owner_from(kUserId, -2, now)->expires_at == now);             // gone meanwhile
+  CHECK(RedisStrategy::owner_from(kUserId, std::nullopt, now)->expires_at == now);   // not asked
+  // The blocking read does not ask for the TTL: its answers are never remembered.
+  auto redis = std::make_shared<FakeRedis>();
+  auto strategy = make(redis);
+  const auto token = strategy.write(user_with_id(kUserId));
+  REQUIRE(token.ok());
+  const auto before = std::chrono::system_clock::now();
+  const auto read = strategy.read(token.value());
+  REQUIRE(read.ok());
+  REQUIRE(read.value().has_value());
+  CHECK(read.value()->expires_at.has_value());
+  CHECK(*read.value()->expires_at >= before);
+  CHECK(*read.value()->expires_at <= std::chrono::system_clock::now());
 }
 
 TEST_CASE("a token of the wrong length or alphabet is never sent to Redis") {
@@ -159,5 +183,5 @@ TEST_CASE("Redis down: read, write and destroy are unavailable (503), never a us
   CHECK_FALSE(strategy.write(user_with_id(kUserId)).ok());
   CHECK_FALSE(strategy.destroy(token.value(), user_with_id(kUserId)).ok());
   redis->down = false;  // recovery needs nothing but Redis
-  CHECK(strategy.read(token.value()).value() == std::optional<std::string>(kUserId));
+  CHECK(user_id_of(strategy.read(token.value()).value()) == std::optional<std::string>(kUserId));
 }

@@ -22,6 +22,8 @@
 namespace {
 
 using namespace doorman;
+using authcore::AccessTokenRecord;
+using authcore::Result;
 using authcore::SociUserStore;
 using authcore::StoreError;
 using authcore::User;
@@ -114,6 +116,12 @@ struct FreshStore {
 
 const auto kCreated =
     sys_days{year{2026} / 11 / 23} + hours(10) + minutes(29) + seconds(45) + microseconds(425540);
+
+// The user id of a found access token row.
+std::optional<std::string> found_user(const Result<std::optional<AccessTokenRecord>, StoreError>& found) {
+  if (!found.value()) return std::nullopt;
+  return found.value()->user_id;
+}
 
 }  // namespace
 
@@ -289,14 +297,15 @@ TEST_CASE_TEMPLATE("access tokens: insert, find within a lifetime, delete, casca
   const std::string token = "tok-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
   REQUIRE(store.insert_access_token(token, kId1, now - minutes(10)).ok());
 
-  CHECK(store.find_access_token(token, std::nullopt).value() == std::optional<std::string>(kId1));
-  CHECK(store.find_access_token(token, now - hours(1)).value() == std::optional<std::string>(kId1));
-  CHECK(store.find_access_token(token, now - minutes(10)).value() == std::optional<std::string>(kId1));
+  CHECK(found_user(store.find_access_token(token, std::nullopt)) == std::optional<std::string>(kId1));
+  CHECK(found_user(store.find_access_token(token, now - hours(1))) == std::optional<std::string>(kId1));
+  CHECK(found_user(store.find_access_token(token, now - minutes(10))) == std::optional<std::string>(kId1));
   CHECK_FALSE(store.find_access_token(token, now - minutes(5)).value().has_value());
   CHECK_FALSE(store.find_access_token("unknown", std::nullopt).value().has_value());
 
-  // Exact to the microsecond at the bound, on both sides.
+  // Exact to the microsecond at the bound, on both sides; created_at comes back as written.
   REQUIRE(store.insert_access_token("t-exact", kId1, kCreated).ok());
+  CHECK(store.find_access_token("t-exact", std::nullopt).value()->created_at == kCreated);
   CHECK(store.find_access_token("t-exact", kCreated).value().has_value());
   CHECK(store.find_access_token("t-exact", kCreated - microseconds(1)).value().has_value());
   CHECK_FALSE(store.find_access_token("t-exact", kCreated + microseconds(1)).value().has_value());
@@ -406,7 +415,7 @@ TEST_CASE("SQLite: the fastapi-users 14 database opens as it is") {
   const std::string carol_id = "5726a80f-6984-429f-9f05-b924f0def3ce";
   const auto ten_years = hours(24 * 3650);
   CHECK(store.find_access_token(carol_token, system_clock::now() - ten_years).value() ==
-        std::optional<std::string>(carol_id));
+        std::optional<AccessTokenRecord>(AccessTokenRecord{carol_id, kCreated}));
   // Created 2026-11-23 10:29:45.425540: a limit just after that excludes it.
   CHECK(store.find_access_token(carol_token, kCreated).value().has_value());
   CHECK_FALSE(store.find_access_token(carol_token, kCreated + microseconds(1)).value().has_value());
@@ -511,7 +520,8 @@ TEST_CASE("PostgreSQL: a fastapi-users database created by SQLAlchemy opens as i
   CHECK_FALSE(dave->is_active);
   CHECK(store.find_by_id(carol_id).value()->is_superuser);
 
-  CHECK(store.find_access_token(carol_token, std::nullopt).value() == std::optional<std::string>(carol_id));
+  CHECK(store.find_access_token(carol_token, std::nullopt).value() ==
+        std::optional<AccessTokenRecord>(AccessTokenRecord{carol_id, kCreated}));
   CHECK(store.find_access_token(carol_token, kCreated).value().has_value());
   CHECK_FALSE(store.find_access_token(carol_token, kCreated + microseconds(1)).value().has_value());
 

@@ -20,8 +20,9 @@ const std::string kToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl";
 TEST_CASE("an entry is served while now < exp, never at or after exp") {
   VerifiedTokenCache cache;
   cache.insert(kToken, kOwner, "user-a", kNow + 10, kNow);
-  CHECK(cache.find(kToken, kOwner, kNow) == std::optional<std::string_view>("user-a"));
-  CHECK(cache.find(kToken, kOwner, kNow + 9) == std::optional<std::string_view>("user-a"));
+  CHECK(cache.find(kToken, kOwner, kNow).value().user_id == "user-a");
+  CHECK(cache.find(kToken, kOwner, kNow + 9).value().user_id == "user-a");
+  CHECK(cache.find(kToken, kOwner, kNow + 9).value().exp == kNow + 10);
   CHECK_FALSE(cache.find(kToken, kOwner, kNow + 10).has_value());
   CHECK(cache.size() == 0);  // the expired entry is gone
   CHECK_FALSE(
@@ -33,7 +34,7 @@ TEST_CASE("an already expired token is not stored; one without exp stays") {
   cache.insert(kToken, kOwner, "user-a", kNow, kNow);
   CHECK(cache.size() == 0);
   cache.insert(kToken, kOwner, "user-a", VerifiedTokenCache::kNoExpiry, kNow);
-  CHECK(cache.find(kToken, kOwner, kNow + 100'000'000) == std::optional<std::string_view>("user-a"));
+  CHECK(cache.find(kToken, kOwner, kNow + 100'000'000).value().user_id == "user-a");
 }
 
 TEST_CASE("the key is the exact token: no prefix, suffix, case or one-byte variant matches") {
@@ -55,7 +56,7 @@ TEST_CASE("another verifier's entry is not a hit") {
   cache.insert(kToken, kOwner, "user-a", kNow + 10, kNow);
   CHECK_FALSE(cache.find(kToken, kOwner + 1, kNow).has_value());
   cache.insert(kToken, kOwner + 1, "user-b", kNow + 10, kNow);
-  CHECK(cache.find(kToken, kOwner + 1, kNow) == std::optional<std::string_view>("user-b"));
+  CHECK(cache.find(kToken, kOwner + 1, kNow).value().user_id == "user-b");
   CHECK_FALSE(cache.find(kToken, kOwner, kNow).has_value());
   CHECK(VerifiedTokenCache::new_owner() != VerifiedTokenCache::new_owner());
 }
@@ -66,7 +67,7 @@ TEST_CASE("different tokens of one user are separate entries with their own exp"
   cache.insert("token-2", kOwner, "user-a", kNow + 50, kNow);
   CHECK(cache.size() == 2);
   CHECK_FALSE(cache.find("token-1", kOwner, kNow + 5).has_value());
-  CHECK(cache.find("token-2", kOwner, kNow + 5) == std::optional<std::string_view>("user-a"));
+  CHECK(cache.find("token-2", kOwner, kNow + 5).value().user_id == "user-a");
 }
 
 TEST_CASE("the size stays within capacity: expired entries go first, then all") {
@@ -83,7 +84,7 @@ TEST_CASE("the size stays within capacity: expired entries go first, then all") 
   CHECK(cache.size() == 4);
   cache.insert("t3", kOwner, "v", kNow + 100, kNow + 2);  // a refresh of a present key does not evict
   CHECK(cache.size() == 4);
-  CHECK(cache.find("t3", kOwner, kNow + 2) == std::optional<std::string_view>("v"));
+  CHECK(cache.find("t3", kOwner, kNow + 2).value().user_id == "v");
   cache.insert("t7", kOwner, "u", kNow + 100, kNow + 2);  // full of live tokens: starts over
   CHECK(cache.size() == 1);
   CHECK(cache.find("t7", kOwner, kNow + 2).has_value());

@@ -70,6 +70,51 @@ TEST_CASE("a publish on one replica drops the user from another replica's cache"
   b.stop();  // idempotent
 }
 
+TEST_CASE("a logged-out token's digest drops it from another replica's token cache; '*' clears both caches") {
+  test::RedisServer redis;
+  auto tokens_a = std::make_shared<authcore::TokenCache>(60s);
+  auto cache_b = std::make_shared<UserCache>(60s);
+  auto tokens_b = std::make_shared<authcore::TokenCache>(60s);
+  InvalidationBus a(endpoint_of(redis), std::make_shared<UserCache>(60s), tokens_a);
+  InvalidationBus b(endpoint_of(redis), cache_b, tokens_b);
+  a.start();
+  b.start();
+  REQUIRE(eventually([&] { return a.subscriptions() == 1 && b.subscriptions() == 1; }));
+
+  const std::string gone = "8Z5ygvLK-Xaw1HDdgQj8FCtVEZQ-kXBPs8zNbvNzHdI";
+  const std::string kept = "Yq3xS0m2c1pF6o5d0w9aJ7kL3v2bN8hT4gR1eU6iO0z";
+  const auto put = [&](const std::string& token) {
+    tokens_b->put(0, token, authcore::TokenOwner{"u1", std::nullopt}, tokens_b->generation(),
+                  std::chrono::steady_clock::now(), std::chrono::system_clock::now());
+  };
+  const auto remembered = [&](const std::string& token) {
+    return tokens_b->find(0, token, std::chrono::steady_clock::now()).has_value();
+  };
+  put(gone);
+  put(kept);
+  cache_b->put(user("u1"), std::chrono::steady_clock::now());
+  a.publish_token_revoked(authcore::TokenCache::digest_of(gone));
+  CHECK(eventually([&] { return !remembered(gone); }));
+  CHECK(remembered(kept));
+  CHECK(cached(*cache_b, "u1"));  // a logout is not a change to the user
+
+  b.publish(kInvalidateEveryone);
+  CHECK(eventually([&] { return !remembered(kept) && !cached(*cache_b, "u1"); }));
+}
+
+TEST_CASE("token messages: token: and 64 lower-case hex digits, nothing else") {
+  const auto digest = authcore::TokenCache::digest_of("abc");
+  const std::string message = token_revoked_message(digest);
+  CHECK(message == "token:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(revoked_token_digest(message) == digest);
+  CHECK_FALSE(revoked_token_digest("9283b342-9a83-4503-9771-9cf8129482aa").has_value());  // a user id
+  CHECK_FALSE(revoked_token_digest("*").has_value());
+  CHECK_FALSE(revoked_token_digest(message.substr(0, message.size() - 1)).has_value());
+  CHECK_FALSE(revoked_token_digest(message + "0").has_value());
+  CHECK_FALSE(revoked_token_digest("token:" + std::string(64, 'g')).has_value());
+  CHECK(revoked_token_digest("token:" + std::string(64, 'F')).has_value());  // either case reads
+}
+
 TEST_CASE("Redis down: changes never wait long; missed ones are delivered or the cache is cleared") {
   test::RedisServer redis;
   auto cache_a = std::make_shared<UserCache>(60s);

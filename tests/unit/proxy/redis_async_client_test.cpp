@@ -108,6 +108,68 @@ TEST_CASE("commands, reply kinds and GET's reading of them") {
   });
 }
 
+TEST_CASE("get_with_ttl: the value and its key's PTTL in one round trip, pairs never mixed up") {
+  doorman::test::RedisServer server;
+  run([&](asio::io_context& context) -> asio::awaitable<void> {
+    RedisAsyncClient client(context.get_executor(), endpoint_of(server.url()));
+    std::vector<std::string> forever{"SET", "forever", "a"};
+    std::vector<std::string> brief{"SET", "brief", "b", "PX", "50000"};
+    std::vector<std::string> list{"RPUSH", "list", "x"};
+    REQUIRE((co_await command(client, forever)).ok());
+    REQUIRE((co_await command(client, brief)).ok());
+    REQUIRE((co_await command(client, list)).ok());
+
+    const auto lasting = co_await client.get_with_ttl("forever");
+    REQUIRE(lasting.ok());
+    REQUIRE(lasting.value().has_value());
+    CHECK(lasting.value()->value == "a");
+    CHECK(lasting.value()->pttl_ms == -1);
+    const auto expiring = co_await client.get_with_ttl("brief");
+    REQUIRE(expiring.value().has_value());
+    CHECK(expiring.value()->value == "b");
+    CHECK(expiring.value()->pttl_ms > 0);
+    CHECK(expiring.value()->pttl_ms <= 50000);
+    const auto absent = co_await client.get_with_ttl("absent");
+    REQUIRE(absent.ok());
+    CHECK_FALSE(absent.value().has_value());
+    const auto wrong_type = co_await client.get_with_ttl("list");
+    REQUIRE(wrong_type.ok());
+    CHECK_FALSE(wrong_type.value().has_value());
+
+    // Many at once on the one connection: each gets its own key's pair.
+    int right = 0;
+    int answered = 0;
+    for (int i = 0; i < 200; ++i) {
+      asio::co_spawn(
+          context,
+          [&client, &right, &answered, i]() -> asio::awaitable<void> {
+            const bool expiring_key = i % 2 == 0;
+            const auto got = co_await client.get_with_ttl(expiring_key ? "brief" : "forever");
+            ++answered;
+            if (got.ok() && got.value() && got.value()->value == (expiring_key ? "b" : "a") &&
+                (expiring_key ? got.value()->pttl_ms > 0 : got.value()->pttl_ms == -1))
+              ++right;
+          },
+          asio::detached);
+    }
+    while (answered < 200) co_await asio::post(context, asio::use_awaitable);
+    CHECK(right == 200);
+    CHECK(client.connects() == 1);
+  });
+}
+
+TEST_CASE("get_with_ttl with Redis gone: unavailable, never a value") {
+  doorman::test::RedisServer server;
+  const auto endpoint = endpoint_of(server.url());
+  server.stop();
+  run([&](asio::io_context& context) -> asio::awaitable<void> {
+    RedisAsyncClient client(context.get_executor(), endpoint, fast_options());
+    const auto got = co_await client.get_with_ttl("anything");
+    REQUIRE_FALSE(got.ok());
+    CHECK(got.error() == doorman::authcore::StrategyError::unavailable);
+  });
+}
+
 TEST_CASE("many concurrent commands pipeline on one connection, answered in order") {
   doorman::test::RedisServer server;
   run([&](asio::io_context& context) -> asio::awaitable<void> {

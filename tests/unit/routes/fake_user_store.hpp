@@ -89,12 +89,12 @@ class FakeUserStore final : public authcore::UserStore {
     tokens[token] = user_id;
     return true;
   }
-  Result<std::optional<std::string>> find_access_token(
+  Result<std::optional<authcore::AccessTokenRecord>> find_access_token(
       const std::string& token, std::optional<std::chrono::system_clock::time_point>) override {
     if (unavailable) return StoreError::unavailable;
     const auto it = tokens.find(token);
-    if (it == tokens.end()) return std::optional<std::string>();
-    return std::optional<std::string>(it->second);
+    if (it == tokens.end()) return std::optional<authcore::AccessTokenRecord>();
+    return std::optional<authcore::AccessTokenRecord>(authcore::AccessTokenRecord{it->second, std::nullopt});
   }
   Result<bool> delete_access_token(const std::string& token) override {
     if (unavailable) return StoreError::unavailable;
