@@ -12,6 +12,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <charconv>
@@ -23,6 +24,7 @@
 
 #include "proxy/access_log.hpp"
 #include "proxy/blocking_pool.hpp"
+#include "proxy/header_arena.hpp"
 #include "proxy/identity_headers.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/path_normalizer.hpp"
@@ -35,6 +37,7 @@
 namespace doorman::proxy {
 
 namespace beast = boost::beast;
+using namespace std::string_view_literals;
 using asio::ip::tcp;
 using boost::system::error_code;
 
@@ -61,15 +64,15 @@ void append_number(std::string& out, std::uint64_t n) {
 }
 
 void append_header(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
+  out.append(name).append(": "sv).append(value).append("\r\n"sv);
 }
 
 void append_status_line(std::string& out, int status, std::string_view reason) {
-  out.append("HTTP/1.1 ");
+  out.append("HTTP/1.1 "sv);
   append_number(out, static_cast<std::uint64_t>(status));
   out.push_back(' ');
   if (reason.empty()) reason = http::obsolete_reason(static_cast<http::status>(status));
-  out.append(reason).append("\r\n");
+  out.append(reason).append("\r\n"sv);
 }
 
 // Folded tokens of every Connection header of a message, into `tokens`.
@@ -148,6 +151,66 @@ void close_socket(tcp::socket& socket) {
   socket.close(ignored);
 }
 
+// The fields of a request the session looks at, found in one pass over the
+// header: each Beast find() or count() is a case-insensitive tree search.
+struct RequestFields {
+  std::size_t content_lengths = 0;
+  std::size_t transfer_encodings = 0;
+  std::size_t cookies = 0;
+  bool has_connection = false;
+  std::string_view content_length;  // the last one
+  std::string_view connection;      // the first one, as Beast's keep_alive() reads it
+  std::string_view authorization;   // the first one
+  std::string_view cookie;          // the first one
+  std::string_view expect;          // the first one
+  std::string_view upgrade;         // the first one
+  bool expects_continue() const { return iequals(expect, "100-continue"); }
+};
+
+template <class Fields>
+RequestFields scan_fields(const Fields& request) {
+  RequestFields found;
+  auto first = [](std::string_view& slot, std::string_view value) {
+    if (slot.data() == nullptr) slot = value;
+  };
+  for (const auto& field : request) {
+    switch (field.name()) {
+      case http::field::content_length:
+        ++found.content_lengths;
+        found.content_length = field.value();
+        break;
+      case http::field::transfer_encoding:
+        ++found.transfer_encodings;
+        break;
+      case http::field::connection:
+        if (!found.has_connection) found.connection = field.value();
+        found.has_connection = true;
+        break;
+      case http::field::authorization:
+        first(found.authorization, field.value());
+        break;
+      case http::field::cookie:
+        if (found.cookies++ == 0) found.cookie = field.value();
+        break;
+      case http::field::expect:
+        first(found.expect, field.value());
+        break;
+      case http::field::upgrade:
+        first(found.upgrade, field.value());
+        break;
+      default:
+        break;
+    }
+  }
+  return found;
+}
+
+// Beast's message::keep_alive(), from the first Connection header found by scan_fields.
+bool keep_alive(const RequestFields& fields, unsigned version) {
+  if (version < 11) return fields.has_connection && http::token_list{fields.connection}.exists("keep-alive");
+  return !fields.has_connection || !http::token_list{fields.connection}.exists("close");
+}
+
 // What the access log and metrics need of one request.
 struct RequestRecord {
   Clock::time_point start;
@@ -196,13 +259,21 @@ class ClientSession final : public SessionBase {
 
  private:
   enum class Phase { idle, reading_header, handling, connecting, awaiting_response, relaying, tunnel };
+  // What a step of a request left to do. The steps run one after another from
+  // run(), not nested: Asio recycles the frames of coroutines that do not
+  // overlap, so a request then allocates none.
+  enum class Next { close, keep_alive, authorize, forward };
+  static Next answered(bool keep_alive) { return keep_alive ? Next::keep_alive : Next::close; }
 
   asio::awaitable<bool> wait_for_request(bool first);
-  asio::awaitable<bool> handle_request();
+  asio::awaitable<Next> handle_request();
   asio::awaitable<bool> answer_route(const routes::RouteMatch& match, const NormalizedTarget& target);
-  asio::awaitable<bool> authorize_and_forward(const NormalizedTarget& target);
-  asio::awaitable<bool> forward(const NormalizedTarget& target, const authcore::User* user, bool websocket);
+  asio::awaitable<Next> authorize();
+  asio::awaitable<bool> forward();
   asio::awaitable<bool> relay_response(bool websocket);
+  // relay_response's common case, without suspending (see Relayed).
+  enum class Relayed { done, finish_write, not_taken };
+  Relayed relay_response_now(bool websocket, bool& keep_alive);
   asio::awaitable<bool> write_answer(const authcore::HttpAnswer& answer, bool keep_alive);
   asio::awaitable<bool> answer_detail(int status, std::string_view detail, bool keep_alive);
   asio::awaitable<std::optional<std::string>> read_bounded_body();
@@ -223,8 +294,14 @@ class ClientSession final : public SessionBase {
   const SessionSettings& settings_;
   tcp::socket client_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::buffer_body>> parser_;
-  std::optional<http::response_parser<http::buffer_body>> response_parser_;
+  HeaderArena request_arena_;   // parser_'s fields
+  HeaderArena response_arena_;  // response_parser_'s fields
+  std::optional<RequestParser> parser_;
+  std::optional<ResponseParser> response_parser_;
+  RequestFields fields_;       // of parser_'s request
+  NormalizedTarget target_;    // of parser_'s request: what the rules see and what is forwarded
+  bool websocket_ = false;     // parser_'s request asks for a WebSocket upgrade
+  GatherWrite pending_write_;  // what relay_response_now() left for forward() to send
   UpstreamConnectionPtr upstream_;
   RelayBuffer relay_buffer_;
   std::string request_head_;   // serialized upstream request header
@@ -255,7 +332,10 @@ asio::awaitable<void> ClientSession::run() {
     bool keep_alive = false;
     bool failed = false;
     try {
-      keep_alive = co_await handle_request();
+      Next next = co_await handle_request();
+      if (next == Next::authorize) next = co_await authorize();
+      if (next == Next::forward) next = answered(co_await forward());
+      keep_alive = next == Next::keep_alive;
     } catch (const std::exception& e) {
       std::cerr << "doorman: request failed: " << e.what() << std::endl;
       failed = true;
@@ -293,7 +373,7 @@ asio::awaitable<bool> ClientSession::wait_for_request(bool first) {
   phase_ = Phase::reading_header;
   timed_out_ = false;
   deadline_.after(settings_.header_timeout);
-  parser_.emplace();
+  emplace_parser(parser_, request_arena_);
   parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
   parser_->body_limit(boost::none);
   record_ = RequestRecord{};
@@ -321,65 +401,62 @@ asio::awaitable<bool> ClientSession::wait_for_request(bool first) {
 }
 
 authcore::RequestCredentials ClientSession::credentials() {
-  const auto& request = parser_->get();
   authcore::RequestCredentials credentials;
-  if (auto it = request.find(http::field::authorization); it != request.end())
-    credentials.authorization = it->value();
-  auto cookie = request.find(http::field::cookie);
-  if (cookie != request.end()) {
-    auto next = std::next(cookie);
-    if (next == request.end() || next->name() != http::field::cookie) {
-      credentials.cookie = cookie->value();
-    } else {
-      // Several Cookie headers (HTTP/2 gateways split them): one joined view for the transports.
-      joined_cookies_.clear();
-      for (auto it = cookie; it != request.end() && it->name() == http::field::cookie; ++it) {
-        if (!joined_cookies_.empty()) joined_cookies_.append("; ");
-        joined_cookies_.append(it->value());
-      }
-      credentials.cookie = joined_cookies_;
+  credentials.authorization = fields_.authorization;
+  if (fields_.cookies == 1) {
+    credentials.cookie = fields_.cookie;
+  } else if (fields_.cookies > 1) {
+    // Several Cookie headers (HTTP/2 gateways split them): one joined view for the transports.
+    joined_cookies_.clear();
+    for (const auto& field : parser_->get()) {
+      if (field.name() != http::field::cookie) continue;
+      if (!joined_cookies_.empty()) joined_cookies_.append("; "sv);
+      joined_cookies_.append(field.value());
     }
+    credentials.cookie = joined_cookies_;
   }
   return credentials;
 }
 
-asio::awaitable<bool> ClientSession::handle_request() {
+asio::awaitable<ClientSession::Next> ClientSession::handle_request() {
   phase_ = Phase::handling;
   auto& request = parser_->get();
+  fields_ = scan_fields(request);
   record_.method = request.method_string();
-  request_keep_alive_ = request.keep_alive();
+  request_keep_alive_ = keep_alive(fields_, request.version());
   client_http11_ = request.version() >= 11;
   head_request_ = request.method() == http::verb::head;
   auth_ = authcore::AuthOutcome{};
 
   // Smuggling shapes Beast lets through: a Transfer-Encoding that is not exactly
   // "chunked" last, Transfer-Encoding next to Content-Length, repeated Content-Length.
-  const auto content_lengths = request.count(http::field::content_length);
-  const auto transfer_encodings = request.count(http::field::transfer_encoding);
+  const auto content_lengths = fields_.content_lengths;
+  const auto transfer_encodings = fields_.transfer_encodings;
   bool bad_framing = content_lengths > 1 || transfer_encodings > 1 ||
                      (transfer_encodings == 1 && (content_lengths != 0 || !parser_->chunked()));
-  if (content_lengths == 1 && request[http::field::content_length].find(',') != std::string_view::npos) {
+  if (content_lengths == 1 && fields_.content_length.find(',') != std::string_view::npos) {
     bad_framing = true;
   }
   if (bad_framing) {
     record_.path = std::string(request.target());
-    co_return co_await answer_detail(400, "Bad Request", false);
+    co_return answered(co_await answer_detail(400, "Bad Request", false));
   }
 
   auto target = normalize_target(request.target());
   if (!target) {
     record_.path = std::string(request.target());
-    co_return co_await answer_detail(400, "Bad Request", false);
+    co_return answered(co_await answer_detail(400, "Bad Request", false));
   }
-  record_.path = target->path;
+  target_ = std::move(*target);
+  record_.path = target_.path;
 
-  const auto match = runtime_.auth_api->match(record_.method, target->path);
+  const auto match = runtime_.auth_api->match(record_.method, target_.path);
   if (match.kind != routes::RouteMatch::Kind::none) {
     record_.route_class = RouteClass::auth_api;
-    co_return co_await answer_route(match, *target);
+    co_return answered(co_await answer_route(match, target_));
   }
   record_.route_class = RouteClass::proxied;
-  co_return co_await authorize_and_forward(*target);
+  co_return Next::authorize;
 }
 
 // Reads an auth API body up to server.max_body_bytes; nullopt after answering 413
@@ -392,9 +469,7 @@ asio::awaitable<std::optional<std::string>> ClientSession::read_bounded_body() {
     co_await answer_detail(413, "Request Entity Too Large", false);
     co_return std::nullopt;
   }
-  const auto& request = parser_->get();
-  if (auto expect = request.find(http::field::expect);
-      expect != request.end() && iequals(expect->value(), "100-continue") && client_http11_) {
+  if (fields_.expects_continue() && client_http11_) {
     if (co_await write_all(client_, kContinue, deadline_, settings_.idle_timeout)) co_return std::nullopt;
   }
   char* data = relay_buffer_.data();
@@ -450,7 +525,9 @@ asio::awaitable<bool> ClientSession::answer_route(const routes::RouteMatch& matc
   co_return co_await write_answer(answer, can_keep_alive());
 }
 
-asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarget& target) {
+// Authenticates and applies the access rules: Next::forward, or the refusal is answered.
+asio::awaitable<ClientSession::Next> ClientSession::authorize() {
+  const auto& target = target_;
   const auto& request = parser_->get();
   const auto method = request.method_string();
   const auto creds = credentials();
@@ -486,7 +563,7 @@ asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarge
   if (auth_.status == authcore::AuthStatus::unavailable) {
     const auto level = policy.required_level(method, target.path);
     if (level != config::AccessLevel::anonymous && level != config::AccessLevel::deny) {
-      co_return co_await answer_detail(503, "Service Unavailable", can_keep_alive());
+      co_return answered(co_await answer_detail(503, "Service Unavailable", can_keep_alive()));
     }
   }
 
@@ -495,10 +572,10 @@ asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarge
     case AccessVerdict::forward:
       break;
     case AccessVerdict::forbidden:
-      co_return co_await answer_detail(403, "Forbidden", can_keep_alive());
+      co_return answered(co_await answer_detail(403, "Forbidden", can_keep_alive()));
     case AccessVerdict::unauthenticated: {
       const auto& answer = policies_->config->access.unauthenticated;
-      if (!answer.redirect) co_return co_await answer_detail(401, "Unauthorized", can_keep_alive());
+      if (!answer.redirect) co_return answered(co_await answer_detail(401, "Unauthorized", can_keep_alive()));
       std::string location = *answer.redirect;
       const auto encoded = url_encode(target.target());  // the path the rules decided on
       for (auto at = location.find("{path}"); at != std::string::npos; at = location.find("{path}", at)) {
@@ -509,16 +586,12 @@ asio::awaitable<bool> ClientSession::authorize_and_forward(const NormalizedTarge
       redirect.status = answer.status >= 300 && answer.status < 400 ? answer.status : 302;
       redirect.headers.emplace_back("Location", std::move(location));
       redirect.has_body = false;
-      co_return co_await write_answer(redirect, can_keep_alive());
+      co_return answered(co_await write_answer(redirect, can_keep_alive()));
     }
   }
 
-  bool websocket = false;
-  if (parser_->upgrade()) {
-    auto upgrade = request.find(http::field::upgrade);
-    websocket = upgrade != request.end() && iequals(upgrade->value(), "websocket");
-  }
-  co_return co_await forward(target, user, websocket);
+  websocket_ = parser_->upgrade() && iequals(fields_.upgrade, "websocket");
+  co_return Next::forward;
 }
 
 void ClientSession::build_upstream_request(const NormalizedTarget& target, const authcore::User* user,
@@ -526,14 +599,18 @@ void ClientSession::build_upstream_request(const NormalizedTarget& target, const
   const auto& request = parser_->get();
   const auto& headers = *policies_->headers;
   const bool forward_credentials = headers.forward_credentials();
-  collect_connection_tokens(request, connection_tokens_);
+  if (fields_.has_connection) {
+    collect_connection_tokens(request, connection_tokens_);
+  } else {
+    connection_tokens_.clear();
+  }
 
   auto& out = request_head_;
   out.clear();
   out.append(request.method_string()).push_back(' ');
   out.append(target.path);
-  if (target.has_query) out.append("?").append(target.query);
-  out.append(" HTTP/1.1\r\n");
+  if (target.has_query) out.append("?"sv).append(target.query);
+  out.append(" HTTP/1.1\r\n"sv);
 
   std::string_view host;
   std::string_view prior_forwarded_for;
@@ -569,7 +646,7 @@ void ClientSession::build_upstream_request(const NormalizedTarget& target, const
         prior_forwarded_for = field.value();
       } else {
         if (joined_forwarded_for.empty()) joined_forwarded_for = std::string(prior_forwarded_for);
-        joined_forwarded_for.append(", ").append(field.value());
+        joined_forwarded_for.append(", "sv).append(field.value());
         prior_forwarded_for = joined_forwarded_for;
       }
       continue;
@@ -583,7 +660,7 @@ void ClientSession::build_upstream_request(const NormalizedTarget& target, const
       continue;
     }
     if (headers.drop_request_header(name, connection_tokens_, trusted_proxy_)) continue;
-    out.append(name).append(": ").append(field.value()).append("\r\n");
+    out.append(name).append(": "sv).append(field.value()).append("\r\n"sv);
   }
   if (host.empty()) append_header(out, "Host", settings_.upstream_host);
 
@@ -598,24 +675,28 @@ void ClientSession::build_upstream_request(const NormalizedTarget& target, const
     append_header(out, "X-Forwarded-Host", host);
   }
   if (websocket) {
-    out.append("Connection: Upgrade\r\n");
-    append_header(out, "Upgrade", request[http::field::upgrade]);
+    out.append("Connection: Upgrade\r\n"sv);
+    append_header(out, "Upgrade", fields_.upgrade);
   }
   if (!parser_->is_done() || parser_->content_length()) {
     if (parser_->chunked()) {
-      out.append("Transfer-Encoding: chunked\r\n");
+      out.append("Transfer-Encoding: chunked\r\n"sv);
     } else {
-      out.append("Content-Length: ");
+      out.append("Content-Length: "sv);
       append_number(out, parser_->content_length().value_or(0));
-      out.append("\r\n");
+      out.append("\r\n"sv);
     }
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
-asio::awaitable<bool> ClientSession::forward(const NormalizedTarget& target, const authcore::User* user,
-                                             bool websocket) {
-  build_upstream_request(target, user, websocket);
+asio::awaitable<bool> ClientSession::forward() {
+  const bool websocket = websocket_;
+  // authorize() let the request through: an inactive user carries no identity.
+  const bool active =
+      auth_.status == authcore::AuthStatus::authenticated && auth_.user && auth_.user->is_active;
+  const authcore::User* user = active ? &*auth_.user : nullptr;
+  build_upstream_request(target_, user, websocket);
   const bool has_body = !parser_->is_done();
   const Framing request_framing =
       !has_body ? Framing::none : (parser_->chunked() ? Framing::chunked : Framing::content_length);
@@ -647,8 +728,13 @@ asio::awaitable<bool> ClientSession::forward(const NormalizedTarget& target, con
     }
 
     phase_ = Phase::relaying;
-    if (auto ec =
-            co_await write_all(upstream_->socket, request_head_, deadline_, settings_.response_timeout)) {
+    error_code write_ec;
+    GatherWrite head;
+    head.add(request_head_);
+    if (!head.send_now(upstream_->socket, deadline_, settings_.response_timeout, write_ec)) {
+      write_ec = co_await head.finish(upstream_->socket);
+    }
+    if (write_ec) {
       drop_upstream();
       if (reused) continue;  // nothing of the body is read yet: safe to replay on a fresh connection
       co_return co_await answer_detail(502, "Bad Gateway", can_keep_alive());
@@ -656,10 +742,8 @@ asio::awaitable<bool> ClientSession::forward(const NormalizedTarget& target, con
     ++upstream_->requests;
 
     if (has_body) {
-      const auto& request = parser_->get();
       if (!continue_sent && client_http11_) {
-        if (auto expect = request.find(http::field::expect);
-            expect != request.end() && iequals(expect->value(), "100-continue")) {
+        if (fields_.expects_continue()) {
           continue_sent = true;
           if (co_await write_all(client_, kContinue, deadline_, settings_.idle_timeout)) co_return false;
         }
@@ -688,7 +772,7 @@ asio::awaitable<bool> ClientSession::forward(const NormalizedTarget& target, con
     deadline_.after(settings_.response_timeout);
     error_code ec;
     for (;;) {
-      response_parser_.emplace();
+      emplace_parser(response_parser_, response_arena_);
       response_parser_->header_limit(kUpstreamHeaderLimit);
       response_parser_->body_limit(boost::none);
       if (head_request_) response_parser_->skip(true);
@@ -713,6 +797,16 @@ asio::awaitable<bool> ClientSession::forward(const NormalizedTarget& target, con
   }
   record_.upstream_ms = std::chrono::duration<double, std::milli>(Clock::now() - upstream_start).count();
   metrics().observe_upstream_latency(Clock::now() - upstream_start);
+  bool keep_alive = false;
+  switch (relay_response_now(websocket, keep_alive)) {
+    case Relayed::done:
+      co_return keep_alive;
+    case Relayed::finish_write:
+      if (co_await pending_write_.finish(client_)) co_return false;
+      co_return keep_alive;
+    case Relayed::not_taken:
+      break;
+  }
   co_return co_await relay_response(websocket);
 }
 
@@ -749,12 +843,12 @@ void ClientSession::build_response_head(bool& body_expected, Framing& framing) {
         }
         break;
     }
-    out.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+    out.append(field.name_string()).append(": "sv).append(field.value()).append("\r\n"sv);
   }
 
   body_expected = !response_parser_->is_done();
   if (switching) {
-    out.append("Connection: Upgrade\r\n\r\n");
+    out.append("Connection: Upgrade\r\n\r\n"sv);
     framing = Framing::none;
     return;
   }
@@ -762,25 +856,25 @@ void ClientSession::build_response_head(bool& body_expected, Framing& framing) {
     framing = Framing::none;
     // A 1xx/204/304 or HEAD answer carries no framing of its own.
     if (!head_request_ && status != 204 && status != 304 && status >= 200)
-      out.append("Content-Length: 0\r\n");
+      out.append("Content-Length: 0\r\n"sv);
   } else if (!response_parser_->chunked() && response_parser_->content_length()) {
     framing = Framing::content_length;
-    out.append("Content-Length: ");
+    out.append("Content-Length: "sv);
     append_number(out, *response_parser_->content_length());
-    out.append("\r\n");
+    out.append("\r\n"sv);
   } else if (client_http11_) {
     framing = Framing::chunked;
-    out.append("Transfer-Encoding: chunked\r\n");
+    out.append("Transfer-Encoding: chunked\r\n"sv);
   } else {
     framing = Framing::until_close;  // an HTTP/1.0 client reads to the end
     request_keep_alive_ = false;
   }
   if (!can_keep_alive()) {
-    out.append("Connection: close\r\n");
+    out.append("Connection: close\r\n"sv);
   } else if (!client_http11_) {
-    out.append("Connection: keep-alive\r\n");
+    out.append("Connection: keep-alive\r\n"sv);
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 asio::awaitable<bool> ClientSession::relay_response(bool websocket) {
@@ -810,7 +904,11 @@ asio::awaitable<bool> ClientSession::relay_response(bool websocket) {
 
   bool upstream_reusable = response_parser_->get().keep_alive() && !response_parser_->need_eof();
   if (!body_expected) {
-    if (co_await write_all(client_, response_head_, deadline_, settings_.idle_timeout)) {
+    error_code ec;
+    GatherWrite head;
+    head.add(response_head_);
+    if (!head.send_now(client_, deadline_, settings_.idle_timeout, ec)) ec = co_await head.finish(client_);
+    if (ec) {
       drop_upstream();
       co_return false;
     }
@@ -833,6 +931,56 @@ asio::awaitable<bool> ClientSession::relay_response(bool websocket) {
   co_return can_keep_alive();
 }
 
+// A response without a body, or whose body came whole with its header (nearly
+// every response), goes out in one direct write; only a remainder the client's
+// socket did not take is left in pending_write_ (finish_write). not_taken: an
+// upgrade or a streamed body, nothing done yet: relay_response() does it all.
+ClientSession::Relayed ClientSession::relay_response_now(bool websocket, bool& keep_alive) {
+  const auto& response = response_parser_->get();
+  const int status = response.result_int();
+  if (status == 101 || websocket) return Relayed::not_taken;
+  if (!response_parser_->is_done() && !body_is_buffered(*response_parser_, upstream_->buffer)) {
+    return Relayed::not_taken;
+  }
+  bool body_expected = false;
+  Framing framing = Framing::none;
+  build_response_head(body_expected, framing);
+  record_.status = status;
+  phase_ = Phase::relaying;
+  const bool upstream_reusable = response.keep_alive() && !response_parser_->need_eof();
+
+  pending_write_ = GatherWrite{};
+  error_code ec;
+  if (!body_expected) {
+    pending_write_.add(response_head_);
+    pending_write_.send_now(client_, deadline_, settings_.idle_timeout, ec);
+  } else {
+    RelayResult relayed;
+    // body_is_buffered() held, so this takes it (and the framing is content_length).
+    if (!relay_buffered_body<false>(*response_parser_, upstream_->buffer, client_, framing, response_head_,
+                                    relay_buffer_, deadline_, settings_.idle_timeout, relayed,
+                                    pending_write_)) {
+      relayed.ec = make_error_code(http::error::partial_message);
+    }
+    ec = relayed.ec;
+  }
+  if (ec) {
+    // The response is cut: the client must see the connection end, not a short body.
+    pending_write_ = GatherWrite{};
+    drop_upstream();
+    keep_alive = false;
+    return Relayed::done;
+  }
+  // The upstream's side is complete even while the client's write is pending.
+  if (upstream_reusable && response_parser_->is_done()) {
+    worker_.upstream().give_back(std::move(upstream_), Clock::now());
+  } else {
+    drop_upstream();
+  }
+  keep_alive = can_keep_alive();
+  return pending_write_.empty() ? Relayed::done : Relayed::finish_write;
+}
+
 asio::awaitable<bool> ClientSession::write_answer(const authcore::HttpAnswer& answer, bool keep_alive) {
   record_.status = answer.status;
   auto& out = response_head_;
@@ -845,23 +993,27 @@ asio::awaitable<bool> ClientSession::write_answer(const authcore::HttpAnswer& an
   }
   const bool has_body = answer.has_body && answer.status != 204 && answer.status != 304;
   if (has_body) {
-    if (!has_content_type) out.append("Content-Type: application/json\r\n");
-    out.append("Content-Length: ");
+    if (!has_content_type) out.append("Content-Type: application/json\r\n"sv);
+    out.append("Content-Length: "sv);
     append_number(out, answer.body.size());
-    out.append("\r\n");
+    out.append("\r\n"sv);
   } else if (answer.status >= 200 && answer.status != 204 && answer.status != 304) {
     // A bodiless 307/302 still needs framing, or a keep-alive client waits for the close.
-    out.append("Content-Length: 0\r\n");
+    out.append("Content-Length: 0\r\n"sv);
   }
   if (!keep_alive) {
-    out.append("Connection: close\r\n");
+    out.append("Connection: close\r\n"sv);
   } else if (!client_http11_) {
-    out.append("Connection: keep-alive\r\n");
+    out.append("Connection: keep-alive\r\n"sv);
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
   if (has_body && !head_request_) out.append(answer.body);
   phase_ = Phase::relaying;
-  if (co_await write_all(client_, out, deadline_, settings_.idle_timeout)) co_return false;
+  error_code ec;
+  GatherWrite whole;
+  whole.add(out);
+  if (!whole.send_now(client_, deadline_, settings_.idle_timeout, ec)) ec = co_await whole.finish(client_);
+  if (ec) co_return false;
   co_return keep_alive;
 }
 
@@ -869,7 +1021,7 @@ asio::awaitable<bool> ClientSession::answer_detail(int status, std::string_view 
   authcore::HttpAnswer answer;
   answer.status = status;
   answer.body.reserve(detail.size() + 13);
-  answer.body.append("{\"detail\":\"").append(detail).append("\"}");
+  answer.body.append("{\"detail\":\""sv).append(detail).append("\"}"sv);
   co_return co_await write_answer(answer, keep_alive);
 }
 

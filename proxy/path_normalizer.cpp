@@ -73,6 +73,20 @@ std::string remove_dot_segments(std::string_view path) {
   return out;
 }
 
+// True when normalizing would give `path` back unchanged, as for nearly every real
+// request: nothing to decode, refuse, merge or remove. One pass instead of two
+// copies. "/." anywhere (also "/.well-known") takes the full path, to stay simple.
+bool is_normal_already(std::string_view path) {
+  char previous = '\0';
+  for (const char ch : path) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '%' || c == '\\' || is_control(c)) return false;
+    if (previous == '/' && (c == '/' || c == '.')) return false;
+    previous = ch;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string NormalizedTarget::target() const {
@@ -102,6 +116,10 @@ std::optional<NormalizedTarget> normalize_target(std::string_view request_target
     }
     result.query.assign(query);
     result.has_query = true;
+  }
+  if (is_normal_already(raw_path)) {
+    result.path.assign(raw_path);
+    return result;
   }
   auto decoded = decode_unreserved(raw_path);
   if (!decoded) return std::nullopt;

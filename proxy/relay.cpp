@@ -1,5 +1,5 @@
-// Body streaming (see relay.hpp). The two relay_body instantiations live here so
-// Beast's parser and Asio's write templates are compiled once.
+// Body streaming and direct writes (see relay.hpp). The relay_body instantiations
+// live here so Beast's parser and Asio's write templates are compiled once.
 #include "proxy/relay.hpp"
 
 #include <sys/socket.h>
@@ -29,31 +29,11 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
-// A gather list of at most five pieces: prefix, chunk size line, data, CRLF, last chunk.
-struct Pieces {
-  std::array<asio::const_buffer, 5> buffers;
-  std::size_t count = 0;
-  void add(const void* data, std::size_t size) {
-    if (size != 0) buffers[count++] = asio::const_buffer(data, size);
-  }
-  void add(std::string_view s) { add(s.data(), s.size()); }
-  auto sequence() const { return std::span<const asio::const_buffer>(buffers.data(), count); }
-  // Drops the first `n` bytes (already sent).
-  void consume(std::size_t n) {
-    std::size_t first = 0;
-    while (first < count && n >= buffers[first].size()) n -= buffers[first++].size();
-    if (first < count) buffers[first] += n;
-    std::copy(buffers.begin() + static_cast<std::ptrdiff_t>(first),
-              buffers.begin() + static_cast<std::ptrdiff_t>(count), buffers.begin());
-    count -= first;
-  }
-};
-
 // Sends what the socket takes now (MSG_DONTWAIT) and returns how much that was;
 // a full socket buffer is not an error. Writes that fit, which is nearly all of
 // them, then cost one system call and no scheduler round trip.
-std::size_t send_now(asio::ip::tcp::socket& socket, std::span<const asio::const_buffer> buffers,
-                     error_code& ec) {
+std::size_t send_some(asio::ip::tcp::socket& socket, std::span<const asio::const_buffer> buffers,
+                      error_code& ec) {
   std::array<iovec, 5> iov;
   const std::size_t count = std::min(buffers.size(), iov.size());
   for (std::size_t i = 0; i < count; ++i) {
@@ -72,26 +52,11 @@ std::size_t send_now(asio::ip::tcp::socket& socket, std::span<const asio::const_
   }
 }
 
-// Writes all of `pieces`: directly when the socket takes them, else the rest asynchronously.
-asio::awaitable<error_code> write_pieces(asio::ip::tcp::socket& to, Pieces& pieces, Deadline& deadline,
-                                         Clock::duration timeout) {
-  std::size_t total = 0;
-  for (const auto& b : pieces.sequence()) total += b.size();
-  deadline.after(timeout);  // as an asynchronous write would: later steps may count on it
-  error_code ec;
-  const std::size_t sent = send_now(to, pieces.sequence(), ec);
-  if (ec || sent == total) co_return ec;
-  pieces.consume(sent);
-  auto [write_ec, n] = co_await asio::async_write(to, pieces.sequence(), nothrow);
-  co_return write_ec;
-}
-
 // Feeds `parser` what `buffer` already holds, as Beast's read_some does before it
 // reads. True when that decided the step (progress, body buffer full, done or a
 // parse error in `ec`); false when the parser needs bytes from the socket.
 template <bool isRequest>
-bool parse_buffered(http::parser<isRequest, http::buffer_body>& parser, boost::beast::flat_buffer& buffer,
-                    error_code& ec) {
+bool parse_buffered(BodyParser<isRequest>& parser, boost::beast::flat_buffer& buffer, error_code& ec) {
   if (buffer.size() == 0) return false;
   const auto used = parser.put(buffer.data(), ec);
   buffer.consume(used);
@@ -102,17 +67,47 @@ bool parse_buffered(http::parser<isRequest, http::buffer_body>& parser, boost::b
 
 }  // namespace
 
+bool GatherWrite::send_now(asio::ip::tcp::socket& to, Deadline& deadline, Clock::duration timeout,
+                           error_code& ec) {
+  deadline.after(timeout);
+  std::size_t total = 0;
+  for (const auto& b : pieces()) total += b.size();
+  const std::size_t sent = send_some(to, pieces(), ec);
+  if (ec || sent == total) {
+    count_ = 0;
+    return true;
+  }
+  consume(sent);
+  return false;
+}
+
+asio::awaitable<error_code> GatherWrite::finish(asio::ip::tcp::socket& to) {
+  auto [ec, n] = co_await asio::async_write(to, pieces(), nothrow);
+  count_ = 0;
+  co_return ec;
+}
+
+void GatherWrite::consume(std::size_t n) {
+  std::size_t first = 0;
+  while (first < count_ && n >= buffers_[first].size()) n -= buffers_[first++].size();
+  if (first < count_) buffers_[first] += n;
+  std::copy(buffers_.begin() + static_cast<std::ptrdiff_t>(first),
+            buffers_.begin() + static_cast<std::ptrdiff_t>(count_), buffers_.begin());
+  count_ -= first;
+}
+
 asio::awaitable<error_code> write_all(asio::ip::tcp::socket& to, std::string_view bytes, Deadline& deadline,
                                       Clock::duration timeout) {
-  Pieces pieces;
+  GatherWrite pieces;
   pieces.add(bytes);
-  if (pieces.count == 0) co_return error_code{};
-  co_return co_await write_pieces(to, pieces, deadline, timeout);
+  error_code ec;
+  if (!pieces.empty() && !pieces.send_now(to, deadline, timeout, ec)) ec = co_await pieces.finish(to);
+  co_return ec;
 }
 
 template <bool isRequest>
 bool read_header_now(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
-                     http::parser<isRequest, http::buffer_body>& parser, error_code& ec) {
+                     BodyParser<isRequest>& parser, error_code& ec) {
   for (;;) {
     if (parser.is_header_done()) return true;
     if (parse_buffered(parser, buffer, ec)) {
@@ -133,16 +128,65 @@ bool read_header_now(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& b
   }
 }
 
-template bool read_header_now<true>(asio::ip::tcp::socket&, boost::beast::flat_buffer&,
-                                    http::parser<true, http::buffer_body>&, error_code&);
-template bool read_header_now<false>(asio::ip::tcp::socket&, boost::beast::flat_buffer&,
-                                     http::parser<false, http::buffer_body>&, error_code&);
+template bool read_header_now<true>(asio::ip::tcp::socket&, boost::beast::flat_buffer&, BodyParser<true>&,
+                                    error_code&);
+template bool read_header_now<false>(asio::ip::tcp::socket&, boost::beast::flat_buffer&, BodyParser<false>&,
+                                     error_code&);
 
 template <bool isRequest>
-asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_body>& parser,
-                                        asio::ip::tcp::socket& from, boost::beast::flat_buffer& from_buffer,
-                                        asio::ip::tcp::socket& to, Framing out, std::string_view prefix,
-                                        RelayBuffer& buffer, Deadline& deadline, RelayTimeouts timeouts) {
+bool body_is_buffered(const BodyParser<isRequest>& parser, const boost::beast::flat_buffer& from_buffer) {
+  if (!parser.is_header_done() || parser.chunked() || parser.is_done()) return false;
+  const auto remaining = parser.content_length_remaining();
+  return remaining && *remaining != 0 && *remaining <= RelayBuffer::kSize && from_buffer.size() >= *remaining;
+}
+
+template bool body_is_buffered<true>(const BodyParser<true>&, const boost::beast::flat_buffer&);
+template bool body_is_buffered<false>(const BodyParser<false>&, const boost::beast::flat_buffer&);
+
+template <bool isRequest>
+bool relay_buffered_body(BodyParser<isRequest>& parser, boost::beast::flat_buffer& from_buffer,
+                         asio::ip::tcp::socket& to, Framing out, std::string_view prefix, RelayBuffer& buffer,
+                         Deadline& deadline, Clock::duration write_timeout, RelayResult& result,
+                         GatherWrite& rest) {
+  if (out != Framing::content_length || !body_is_buffered(parser, from_buffer)) return false;
+  // The parse below cannot stop short now: the whole body is buffered and fits.
+  char* const data = buffer.data();
+  auto& body = parser.get().body();
+  body.data = data;
+  body.size = RelayBuffer::kSize;
+  error_code ec;
+  from_buffer.consume(parser.put(from_buffer.data(), ec));
+  if (ec == http::error::need_buffer) ec = {};
+  const std::size_t got = RelayBuffer::kSize - body.size;
+  result = RelayResult{};
+  if (ec || !parser.is_done()) {
+    // Unreachable by the checks above, but never report a cut body as relayed.
+    result.ec = ec ? ec : error_code(http::error::partial_message);
+    result.read_failed = true;
+    return true;
+  }
+  rest.add(prefix);
+  rest.add(data, got);
+  if (rest.send_now(to, deadline, write_timeout, result.ec) && result.ec) {
+    result.write_failed = true;
+    return true;
+  }
+  result.bytes = got;
+  return true;
+}
+
+template bool relay_buffered_body<true>(BodyParser<true>&, boost::beast::flat_buffer&, asio::ip::tcp::socket&,
+                                        Framing, std::string_view, RelayBuffer&, Deadline&, Clock::duration,
+                                        RelayResult&, GatherWrite&);
+template bool relay_buffered_body<false>(BodyParser<false>&, boost::beast::flat_buffer&,
+                                         asio::ip::tcp::socket&, Framing, std::string_view, RelayBuffer&,
+                                         Deadline&, Clock::duration, RelayResult&, GatherWrite&);
+
+template <bool isRequest>
+asio::awaitable<RelayResult> relay_body(BodyParser<isRequest>& parser, asio::ip::tcp::socket& from,
+                                        boost::beast::flat_buffer& from_buffer, asio::ip::tcp::socket& to,
+                                        Framing out, std::string_view prefix, RelayBuffer& buffer,
+                                        Deadline& deadline, RelayTimeouts timeouts) {
   RelayResult result;
   char* const data = buffer.data();
   bool prefix_pending = !prefix.empty();
@@ -154,9 +198,10 @@ asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_bod
   // segment behind, so header and first piece go out in one write (one wakeup less
   // for the client).
   if (prefix_pending && from_buffer.size() == 0 && !parser.is_done() && out != Framing::content_length) {
-    Pieces pieces;
+    GatherWrite pieces;
     pieces.add(prefix);
-    const auto ec = co_await write_pieces(to, pieces, deadline, timeouts.write);
+    error_code ec;
+    if (!pieces.send_now(to, deadline, timeouts.write, ec)) ec = co_await pieces.finish(to);
     if (ec) {
       result.ec = ec;
       result.write_failed = true;
@@ -186,7 +231,7 @@ asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_bod
     const bool done = parser.is_done();
     if (got == 0 && !done && !prefix_pending) continue;
 
-    Pieces pieces;
+    GatherWrite pieces;
     if (prefix_pending) pieces.add(prefix);
     if (got != 0) {
       if (out == Framing::chunked) {
@@ -202,8 +247,9 @@ asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_bod
       pieces.add(kLastChunk);
       last_chunk_sent = true;
     }
-    if (pieces.count == 0) continue;
-    const auto write_ec = co_await write_pieces(to, pieces, deadline, timeouts.write);
+    if (pieces.empty()) continue;
+    error_code write_ec;
+    if (!pieces.send_now(to, deadline, timeouts.write, write_ec)) write_ec = co_await pieces.finish(to);
     if (write_ec) {
       result.ec = write_ec;
       result.write_failed = true;
@@ -214,10 +260,11 @@ asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_bod
   }
 
   if (prefix_pending || !last_chunk_sent) {
-    Pieces pieces;
+    GatherWrite pieces;
     if (prefix_pending) pieces.add(prefix);
     if (!last_chunk_sent) pieces.add(kLastChunk);
-    const auto write_ec = co_await write_pieces(to, pieces, deadline, timeouts.write);
+    error_code write_ec;
+    if (!pieces.send_now(to, deadline, timeouts.write, write_ec)) write_ec = co_await pieces.finish(to);
     if (write_ec) {
       result.ec = write_ec;
       result.write_failed = true;
@@ -226,13 +273,13 @@ asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_bod
   co_return result;
 }
 
-template asio::awaitable<RelayResult> relay_body<true>(http::parser<true, http::buffer_body>&,
-                                                       asio::ip::tcp::socket&, boost::beast::flat_buffer&,
-                                                       asio::ip::tcp::socket&, Framing, std::string_view,
-                                                       RelayBuffer&, Deadline&, RelayTimeouts);
-template asio::awaitable<RelayResult> relay_body<false>(http::parser<false, http::buffer_body>&,
-                                                        asio::ip::tcp::socket&, boost::beast::flat_buffer&,
-                                                        asio::ip::tcp::socket&, Framing, std::string_view,
-                                                        RelayBuffer&, Deadline&, RelayTimeouts);
+template asio::awaitable<RelayResult> relay_body<true>(BodyParser<true>&, asio::ip::tcp::socket&,
+                                                       boost::beast::flat_buffer&, asio::ip::tcp::socket&,
+                                                       Framing, std::string_view, RelayBuffer&, Deadline&,
+                                                       RelayTimeouts);
+template asio::awaitable<RelayResult> relay_body<false>(BodyParser<false>&, asio::ip::tcp::socket&,
+                                                        boost::beast::flat_buffer&, asio::ip::tcp::socket&,
+                                                        Framing, std::string_view, RelayBuffer&, Deadline&,
+                                                        RelayTimeouts);
 
 }  // namespace doorman::proxy

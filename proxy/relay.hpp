@@ -1,20 +1,26 @@
 // Body streaming between two sockets without buffering a whole body: what a Beast
 // buffer_body parser yields from one side is written to the other, either as is
 // (Content-Length or close-delimited) or re-framed as chunks. Also the session
-// deadline the worker's ticker enforces, since every relay step moves it.
+// deadline the worker's ticker enforces, since every relay step moves it, and the
+// direct writes that let the common request complete without suspending.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
+
+#include "proxy/header_arena.hpp"
 
 namespace doorman::proxy {
 
@@ -64,18 +70,65 @@ struct RelayResult {
   std::uint64_t bytes = 0;    // body bytes relayed
 };
 
+template <bool isRequest>
+using BodyParser = http::parser<isRequest, http::buffer_body, FieldsAllocator>;
+
+// A gather list of at most five pieces (header, chunk size line, data, CRLF, last
+// chunk) sent without suspending when the socket takes it all, which is nearly
+// always: the caller awaits finish() only when send_now() left something.
+class GatherWrite {
+ public:
+  void add(const void* data, std::size_t size) {
+    if (size != 0) buffers_[count_++] = asio::const_buffer(data, size);
+  }
+  void add(std::string_view s) { add(s.data(), s.size()); }
+  bool empty() const { return count_ == 0; }
+  std::span<const asio::const_buffer> pieces() const { return {buffers_.data(), count_}; }
+
+  // Sends what `to` takes at once (and moves the deadline, as an asynchronous write
+  // would: later steps may count on it). True when nothing is left to send or `ec`
+  // is set; false: the caller co_awaits finish(to).
+  bool send_now(asio::ip::tcp::socket& to, Deadline& deadline, Clock::duration timeout,
+                boost::system::error_code& ec);
+  // Writes what send_now() left.
+  asio::awaitable<boost::system::error_code> finish(asio::ip::tcp::socket& to);
+
+ private:
+  void consume(std::size_t n);
+
+  std::array<asio::const_buffer, 5> buffers_;
+  std::size_t count_ = 0;
+};
+
 // Reads the rest of `parser`'s message from `from` and writes it to `to` framed as
 // `out`. `prefix` (e.g. the serialized header) goes out first: with the first body
 // piece when that is already buffered or `out` is content_length, else on its own so
 // a streaming peer is not kept waiting. A chunked output ends with the last chunk.
 template <bool isRequest>
-asio::awaitable<RelayResult> relay_body(http::parser<isRequest, http::buffer_body>& parser,
-                                        asio::ip::tcp::socket& from, boost::beast::flat_buffer& from_buffer,
-                                        asio::ip::tcp::socket& to, Framing out, std::string_view prefix,
-                                        RelayBuffer& buffer, Deadline& deadline, RelayTimeouts timeouts);
+asio::awaitable<RelayResult> relay_body(BodyParser<isRequest>& parser, asio::ip::tcp::socket& from,
+                                        boost::beast::flat_buffer& from_buffer, asio::ip::tcp::socket& to,
+                                        Framing out, std::string_view prefix, RelayBuffer& buffer,
+                                        Deadline& deadline, RelayTimeouts timeouts);
+
+// True when `from_buffer` holds the whole rest of `parser`'s body, a Content-Length
+// body of at most RelayBuffer::kSize: relay_buffered_body() then takes it.
+template <bool isRequest>
+bool body_is_buffered(const BodyParser<isRequest>& parser, const boost::beast::flat_buffer& from_buffer);
+
+// relay_body's common case without a coroutine: a Content-Length body of at most
+// RelayBuffer::kSize that `from_buffer` already holds whole goes out with `prefix`
+// in one gather write. False: not that case, nothing was touched, call relay_body.
+// True: relayed, with `result` as relay_body would give it, except that `rest`
+// may still hold what the socket did not take at once (co_await rest.finish(to)).
+template <bool isRequest>
+bool relay_buffered_body(BodyParser<isRequest>& parser, boost::beast::flat_buffer& from_buffer,
+                         asio::ip::tcp::socket& to, Framing out, std::string_view prefix, RelayBuffer& buffer,
+                         Deadline& deadline, Clock::duration write_timeout, RelayResult& result,
+                         GatherWrite& rest);
 
 // Writes all of `bytes` with a write deadline. What the socket takes at once is
-// sent directly: only a remainder goes through an asynchronous write.
+// sent directly: only a remainder goes through an asynchronous write. (A caller on
+// the hot path uses GatherWrite itself, which needs no coroutine frame.)
 asio::awaitable<boost::system::error_code> write_all(asio::ip::tcp::socket& to, std::string_view bytes,
                                                      Deadline& deadline, Clock::duration timeout);
 
@@ -88,6 +141,6 @@ asio::awaitable<boost::system::error_code> write_all(asio::ip::tcp::socket& to, 
 // where this left off.
 template <bool isRequest>
 bool read_header_now(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
-                     http::parser<isRequest, http::buffer_body>& parser, boost::system::error_code& ec);
+                     BodyParser<isRequest>& parser, boost::system::error_code& ec);
 
 }  // namespace doorman::proxy

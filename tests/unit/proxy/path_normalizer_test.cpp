@@ -156,3 +156,38 @@ TEST_CASE("normalize_target: properties over generated targets") {
     CHECK(again->query == t->query);
   }
 }
+
+TEST_CASE("normalize_target: a path that is already normal comes back as sent") {
+  const Case cases[] = {
+      {"/bench", "/bench"},
+      {"/api/v1/users/42", "/api/v1/users/42"},
+      {"/a/b/", "/a/b/"},
+      {"/a.b/c..d/e.", "/a.b/c..d/e."},
+      {"/.well-known/x", "/.well-known/x"},
+      {"/caf\xc3\xa9", "/caf\xc3\xa9"},
+  };
+  for (const auto& c : cases) check(c);
+}
+
+TEST_CASE("normalize_target: its output is a fixed point") {
+  // Every path over a small alphabet, up to six characters: normalizing a
+  // normalized path must change nothing, whichever way it is taken.
+  const char alphabet[] = {'/', '.', 'a', '%', '2', 'e'};
+  std::string path;
+  for (std::size_t length = 1; length <= 6; ++length) {
+    std::size_t combinations = 1;
+    for (std::size_t i = 0; i < length; ++i) combinations *= std::size(alphabet);
+    for (std::size_t n = 0; n < combinations; ++n) {
+      path.assign("/");
+      for (std::size_t i = 0, rest = n; i < length; ++i, rest /= std::size(alphabet)) {
+        path.push_back(alphabet[rest % std::size(alphabet)]);
+      }
+      const auto once = normalize_target(path);
+      if (!once) continue;
+      const auto twice = normalize_target(once->path);
+      CAPTURE(path);
+      REQUIRE(twice.has_value());
+      CHECK(twice->path == once->path);
+    }
+  }
+}
