@@ -18,6 +18,7 @@
 
 #include "proxy/admin_server.hpp"
 #include "proxy/blocking_pool.hpp"
+#include "proxy/heap_reserve.hpp"
 #include "proxy/listen_address.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/policy_snapshot.hpp"
@@ -96,6 +97,7 @@ int serve(std::shared_ptr<Runtime> runtime) {
   // slows logins, not proxied requests. The two pools split the database
   // sessions, so that auth API threads, even preempted while holding one, can
   // never take every session from the lookups of the proxied path.
+  keep_freed_heap_memory();
   const auto sessions = static_cast<std::size_t>(std::max(2, config.database.pool_size));
   BlockingPool auth_api_pool(sessions / 2, kAuthApiNice);
   BlockingPool lookup_pool(sessions - sessions / 2);

@@ -15,6 +15,7 @@
 
 #include "proxy/blocking_pool.hpp"
 #include "proxy/client_session.hpp"
+#include "proxy/heap_reserve.hpp"
 #include "proxy/listen_address.hpp"
 
 namespace doorman::proxy {
@@ -95,6 +96,7 @@ void Worker::start() {
   asio::co_spawn(context_, accept_connections(), asio::detached);
   asio::co_spawn(context_, tick(), asio::detached);
   thread_ = std::thread([this] {
+    reserve_thread_heap();
     try {
       context_.run();
     } catch (const std::exception& e) {
