@@ -26,7 +26,7 @@ std::optional<AuthOutcome> walk(const std::vector<Backend>& backends, const Requ
     const Backend& backend = backends[i];
     const auto token = backend.transport->extract(credentials);
     if (!token) continue;
-    std::optional<User> user;
+    UserPtr user;
     switch (resolve(i, *token, user)) {
       case Step::found:
         return AuthOutcome{AuthStatus::authenticated, std::move(user), std::string(*token),
@@ -97,30 +97,28 @@ Authenticator::Authenticator(std::vector<Backend> backends, UserStorePtr store,
 std::optional<AuthOutcome> Authenticator::try_authenticate_without_blocking(
     const RequestCredentials& credentials) {
   const auto now = std::chrono::steady_clock::now();
-  return walk(backends_, credentials,
-              [&](std::size_t index, std::string_view token, std::optional<User>& user) {
-                std::optional<std::string> id;
-                if (const Step step = user_id_for(backends_, index, token, /*may_block=*/false, *tokens_, id);
-                    step != Step::found)
-                  return step;
-                user = cache_->get(*id, now);
-                return user ? Step::found : Step::would_block;
-              });
+  return walk(backends_, credentials, [&](std::size_t index, std::string_view token, UserPtr& user) {
+    std::optional<std::string> id;
+    if (const Step step = user_id_for(backends_, index, token, /*may_block=*/false, *tokens_, id);
+        step != Step::found)
+      return step;
+    user = cache_->get(*id, now);
+    return user ? Step::found : Step::would_block;
+  });
 }
 
 AuthOutcome Authenticator::authenticate(const RequestCredentials& credentials) {
   // The blocking resolver never answers would_block, so the walk always decides.
-  return *walk(backends_, credentials,
-               [&](std::size_t index, std::string_view token, std::optional<User>& user) {
-                 std::optional<std::string> id;
-                 if (const Step step = user_id_for(backends_, index, token, /*may_block=*/true, *tokens_, id);
-                     step != Step::found)
-                   return step;
-                 auto loaded = load_user(*id);
-                 if (!loaded) return Step::unavailable;
-                 user = std::move(loaded.value());
-                 return user ? Step::found : Step::none;
-               });
+  return *walk(backends_, credentials, [&](std::size_t index, std::string_view token, UserPtr& user) {
+    std::optional<std::string> id;
+    if (const Step step = user_id_for(backends_, index, token, /*may_block=*/true, *tokens_, id);
+        step != Step::found)
+      return step;
+    auto loaded = load_user(*id);
+    if (!loaded) return Step::unavailable;
+    user = std::move(loaded.value());
+    return user ? Step::found : Step::none;
+  });
 }
 
 AuthWalk Authenticator::begin_walk(const RequestCredentials& credentials) {
@@ -170,7 +168,7 @@ bool Authenticator::take_user_id(AuthWalk& walk, Result<std::optional<std::strin
   return false;
 }
 
-void Authenticator::decide(AuthWalk& walk, std::optional<User> user) {
+void Authenticator::decide(AuthWalk& walk, UserPtr user) {
   walk.need = AuthWalk::Need::decided;
   walk.outcome = AuthOutcome{AuthStatus::authenticated, std::move(user), std::string(walk.token),
                              static_cast<int>(walk.backend_index)};
@@ -185,7 +183,7 @@ void Authenticator::resume_with_token(AuthWalk& walk, const TokenRead& read) {
   advance(walk);
 }
 
-void Authenticator::resume_with_user(AuthWalk& walk, Result<std::optional<User>, StoreError> user) {
+void Authenticator::resume_with_user(AuthWalk& walk, Result<UserPtr, StoreError> user) {
   if (walk.need != AuthWalk::Need::load_user) return;
   if (user && user.value()) {
     decide(walk, std::move(user.value()));
@@ -196,12 +194,14 @@ void Authenticator::resume_with_user(AuthWalk& walk, Result<std::optional<User>,
   advance(walk);
 }
 
-Result<std::optional<User>, StoreError> Authenticator::load_user(const std::string& id) {
-  if (auto cached = cache_->get(id, std::chrono::steady_clock::now()))
-    return std::optional<User>(std::move(cached));
+Result<UserPtr, StoreError> Authenticator::load_user(const std::string& id) {
+  if (auto cached = cache_->get(id, std::chrono::steady_clock::now())) return cached;
   auto found = store_->find_by_id(id);
-  if (found && found.value()) cache_->put(*found.value(), std::chrono::steady_clock::now());
-  return found;
+  if (!found) return found.error();
+  if (!found.value()) return UserPtr();
+  auto user = std::make_shared<const User>(std::move(*found.value()));
+  cache_->put(user, std::chrono::steady_clock::now());
+  return user;
 }
 
 void Authenticator::invalidate(const std::string& id) {

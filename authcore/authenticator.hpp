@@ -37,7 +37,7 @@ enum class AuthStatus {
 
 struct AuthOutcome {
   AuthStatus status = AuthStatus::no_user;
-  std::optional<User> user;
+  UserPtr user;
   std::string token;       // the token that authenticated
   int backend_index = -1;  // which backend yielded the user
 };
@@ -86,10 +86,10 @@ class Authenticator {
   // with walk.need saying what comes next.
   AuthWalk begin_walk(const RequestCredentials& credentials);
   void resume_with_token(AuthWalk& walk, const TokenRead& read);
-  void resume_with_user(AuthWalk& walk, Result<std::optional<User>, StoreError> user);
+  void resume_with_user(AuthWalk& walk, Result<UserPtr, StoreError> user);
 
-  // Loads a user by id through the cache (blocking on miss).
-  Result<std::optional<User>, StoreError> load_user(const std::string& id);
+  // Loads a user by id through the cache (blocking on miss); null when there is none.
+  Result<UserPtr, StoreError> load_user(const std::string& id);
   // Drops a user from the cache after a change made by this process, and
   // announces it to the other replicas when a publisher is set.
   void invalidate(const std::string& id);
@@ -110,7 +110,7 @@ class Authenticator {
   void advance(AuthWalk& walk);
   // Takes a strategy's answer for the current backend; true when the walk must go on.
   bool take_user_id(AuthWalk& walk, Result<std::optional<std::string>, StrategyError> user_id);
-  void decide(AuthWalk& walk, std::optional<User> user);
+  void decide(AuthWalk& walk, UserPtr user);
 };
 
 // Builds transports and strategies from config (one line per kind).

@@ -1,11 +1,11 @@
 // The hot-path user cache (users.cache_ttl_ms): id -> User for a short TTL, so a
 // valid JWT of a cached user is resolved without the database. Sharded and
-// thread-safe; invalidated on every change this process makes.
+// thread-safe; invalidated on every change this process makes. Users are held
+// as shared immutable values, so a hit costs a reference count, not a copy.
 #pragma once
 
 #include <chrono>
-#include <optional>
-#include <string>
+#include <memory>
 #include <string_view>
 
 #include "authcore/user.hpp"
@@ -20,9 +20,9 @@ class UserCache {
   UserCache& operator=(const UserCache&) = delete;
 
   bool enabled() const;
-  // The cached user if present and fresh at `now`.
-  std::optional<User> get(std::string_view id, std::chrono::steady_clock::time_point now) const;
-  void put(const User& user, std::chrono::steady_clock::time_point now);
+  // The cached user if present and fresh at `now`; null otherwise.
+  UserPtr get(std::string_view id, std::chrono::steady_clock::time_point now) const;
+  void put(UserPtr user, std::chrono::steady_clock::time_point now);
   void invalidate(std::string_view id);
   void clear();
 

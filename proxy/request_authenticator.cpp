@@ -53,7 +53,7 @@ RedisAsyncClient& redis_client(Worker& worker, const authcore::Authenticator& au
 // for a user load, the user. Default-constructible, as run_blocking needs.
 struct BlockingRead {
   authcore::TokenRead owner = std::optional<authcore::TokenOwner>();
-  std::optional<authcore::Result<std::optional<authcore::User>, authcore::StoreError>> user;
+  std::optional<authcore::Result<authcore::UserPtr, authcore::StoreError>> user;
 };
 
 // What a GET + PTTL of a token's key says of its owner.

@@ -17,7 +17,7 @@ std::variant<CurrentUser, HttpAnswer> current_user(const RouteContext& context,
   if (context.config->users.requires_verification && !outcome.user->is_verified)
     return reason_phrase_answer(403);
   if (level == UserLevel::superuser && !outcome.user->is_superuser) return reason_phrase_answer(403);
-  return CurrentUser{std::move(*outcome.user), std::move(outcome.token), outcome.backend_index};
+  return CurrentUser{*outcome.user, std::move(outcome.token), outcome.backend_index};
 }
 
 }  // namespace doorman::routes

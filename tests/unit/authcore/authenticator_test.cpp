@@ -107,7 +107,7 @@ TEST_CASE("backends are tried in order; the first user wins") {
   Setup s;
   auto both = s.auth.authenticate(creds("Bearer jwt-alice", "fastapiusersauth=db-bob"));
   CHECK(both.status == AuthStatus::authenticated);
-  REQUIRE(both.user.has_value());
+  REQUIRE(both.user != nullptr);
   CHECK(both.user->id == kAlice);
   CHECK(both.token == "jwt-alice");
   CHECK(both.backend_index == 0);
@@ -129,7 +129,7 @@ TEST_CASE("backends are tried in order; the first user wins") {
 
   auto nobody = s.auth.authenticate(creds("Bearer jwt-ghost", "fastapiusersauth=nothing"));
   CHECK(nobody.status == AuthStatus::no_user);
-  CHECK_FALSE(nobody.user.has_value());
+  CHECK_FALSE(nobody.user != nullptr);
   CHECK(nobody.backend_index == -1);
   CHECK(s.auth.authenticate(creds("")).status == AuthStatus::no_user);
 }
@@ -138,7 +138,7 @@ TEST_CASE("an inactive user is returned: the caller decides") {
   Setup s;
   auto outcome = s.auth.authenticate(creds("Bearer jwt-dave"));
   CHECK(outcome.status == AuthStatus::authenticated);
-  REQUIRE(outcome.user.has_value());
+  REQUIRE(outcome.user != nullptr);
   CHECK_FALSE(outcome.user->is_active);
 }
 
@@ -196,8 +196,8 @@ TEST_CASE("load_user goes through the cache; invalidate drops the entry") {
   CHECK(s.store->calls == 1);
   CHECK(s.auth.load_user(kAlice).ok());
   CHECK(s.store->calls == 1);
-  CHECK_FALSE(s.auth.load_user(kGhost).value().has_value());  // misses are not cached
-  CHECK_FALSE(s.auth.load_user(kGhost).value().has_value());
+  CHECK_FALSE(s.auth.load_user(kGhost).value() != nullptr);  // misses are not cached
+  CHECK_FALSE(s.auth.load_user(kGhost).value() != nullptr);
   CHECK(s.store->calls == 3);
 
   s.store->add(make_user(kAlice, "alice@changed.example"));
@@ -253,7 +253,7 @@ TEST_CASE("the resumable walk decides as authenticate() does, stopping only for 
     CHECK(walked.status == expected.status);
     CHECK(walked.backend_index == expected.backend_index);
     CHECK(walked.token == expected.token);
-    CHECK(walked.user.has_value() == expected.user.has_value());
+    CHECK((walked.user != nullptr) == (expected.user != nullptr));
     if (walked.user && expected.user) CHECK(walked.user->id == expected.user->id);
   }
 
@@ -269,7 +269,7 @@ TEST_CASE("the resumable walk decides as authenticate() does, stopping only for 
   s.auth.resume_with_token(walk, std::optional<TokenOwner>(TokenOwner{kBob, std::nullopt}));
   CHECK(walk.need == AuthWalk::Need::load_user);
   CHECK(walk.user_id == kBob);
-  s.auth.resume_with_user(walk, std::optional<User>(make_user(kBob, "bob@example.com")));
+  s.auth.resume_with_user(walk, std::make_shared<const User>(make_user(kBob, "bob@example.com")));
   REQUIRE(walk.need == AuthWalk::Need::decided);
   CHECK(walk.outcome.status == AuthStatus::authenticated);
   CHECK(walk.outcome.token == "db-bob");
@@ -296,7 +296,7 @@ TEST_CASE("the resumable walk: a store that is down is unavailable unless a late
   REQUIRE(walk.need == AuthWalk::Need::read_token);
   s.auth.resume_with_token(walk, std::optional<TokenOwner>(TokenOwner{kBob, std::nullopt}));
   REQUIRE(walk.need == AuthWalk::Need::load_user);
-  s.auth.resume_with_user(walk, std::optional<User>(make_user(kBob, "bob@example.com")));
+  s.auth.resume_with_user(walk, std::make_shared<const User>(make_user(kBob, "bob@example.com")));
   REQUIRE(walk.need == AuthWalk::Need::decided);
   CHECK(walk.outcome.status == AuthStatus::authenticated);
   CHECK(walk.outcome.backend_index == 1);

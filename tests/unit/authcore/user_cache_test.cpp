@@ -26,38 +26,38 @@ TEST_CASE("a cached user is served until its TTL passes") {
   UserCache cache(milliseconds(1000));
   CHECK(cache.enabled());
   const auto t0 = steady_clock::now();
-  CHECK_FALSE(cache.get("a", t0).has_value());
+  CHECK(cache.get("a", t0) == nullptr);
 
-  cache.put(user("a", "a@example.com"), t0);
-  REQUIRE(cache.get("a", t0 + milliseconds(999)).has_value());
+  cache.put(std::make_shared<const User>(user("a", "a@example.com")), t0);
+  REQUIRE(cache.get("a", t0 + milliseconds(999)) != nullptr);
   CHECK(cache.get("a", t0 + milliseconds(999))->email == "a@example.com");
-  CHECK_FALSE(cache.get("a", t0 + milliseconds(1000)).has_value());
-  CHECK_FALSE(cache.get("a", t0).has_value());  // the expired entry was dropped
+  CHECK(cache.get("a", t0 + milliseconds(1000)) == nullptr);
+  CHECK(cache.get("a", t0) == nullptr);  // the expired entry was dropped
 
-  cache.put(user("a", "old@example.com"), t0);
-  cache.put(user("a", "new@example.com"), t0);
+  cache.put(std::make_shared<const User>(user("a", "old@example.com")), t0);
+  cache.put(std::make_shared<const User>(user("a", "new@example.com")), t0);
   CHECK(cache.get("a", t0)->email == "new@example.com");
 }
 
 TEST_CASE("invalidate and clear drop entries") {
   UserCache cache(milliseconds(60000));
   const auto now = steady_clock::now();
-  cache.put(user("a"), now);
-  cache.put(user("b"), now);
+  cache.put(std::make_shared<const User>(user("a")), now);
+  cache.put(std::make_shared<const User>(user("b")), now);
   cache.invalidate("a");
   cache.invalidate("never-cached");
-  CHECK_FALSE(cache.get("a", now).has_value());
-  CHECK(cache.get("b", now).has_value());
+  CHECK(cache.get("a", now) == nullptr);
+  CHECK(cache.get("b", now) != nullptr);
   cache.clear();
-  CHECK_FALSE(cache.get("b", now).has_value());
+  CHECK(cache.get("b", now) == nullptr);
 }
 
 TEST_CASE("a TTL of 0 disables the cache") {
   UserCache cache(milliseconds(0));
   CHECK_FALSE(cache.enabled());
   const auto now = steady_clock::now();
-  cache.put(user("a"), now);
-  CHECK_FALSE(cache.get("a", now).has_value());
+  cache.put(std::make_shared<const User>(user("a")), now);
+  CHECK(cache.get("a", now) == nullptr);
 }
 
 TEST_CASE("many users stay bounded and concurrent access is safe") {
@@ -69,7 +69,7 @@ TEST_CASE("many users stay bounded and concurrent access is safe") {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50000; ++i) {
         const std::string id = std::to_string(t) + "-" + std::to_string(i % 30000);
-        cache.put(user(id), now);
+        cache.put(std::make_shared<const User>(user(id)), now);
         const auto got = cache.get(id, now);
         if (got && got->id != id) ++mismatches;
         if (i % 7 == 0) cache.invalidate(id);
@@ -78,6 +78,18 @@ TEST_CASE("many users stay bounded and concurrent access is safe") {
   }
   for (auto& th : threads) th.join();
   CHECK(mismatches == 0);
-  cache.put(user("last"), now);
-  CHECK(cache.get("last", now).has_value());
+  cache.put(std::make_shared<const User>(user("last")), now);
+  CHECK(cache.get("last", now) != nullptr);
+}
+
+TEST_CASE("a hit shares the cached user instead of copying it; a replaced entry leaves holders their copy") {
+  UserCache cache(milliseconds(60000));
+  const auto now = steady_clock::now();
+  auto first = std::make_shared<const User>(user("a", "first@example.com"));
+  cache.put(first, now);
+  CHECK(cache.get("a", now).get() == first.get());
+  const auto held = cache.get("a", now);
+  cache.put(std::make_shared<const User>(user("a", "second@example.com")), now);
+  CHECK(held->email == "first@example.com");  // what a request in flight holds does not change under it
+  CHECK(cache.get("a", now)->email == "second@example.com");
 }

@@ -20,11 +20,11 @@ using namespace std::chrono_literals;
 using authcore::User;
 using authcore::UserCache;
 
-User user(const std::string& id) {
+authcore::UserPtr user(const std::string& id) {
   User u;
   u.id = id;
   u.email = id + "@example.com";
-  return u;
+  return std::make_shared<const User>(std::move(u));
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 5000ms) {
@@ -41,7 +41,7 @@ authcore::RedisEndpoint endpoint_of(const test::RedisServer& redis) {
 }
 
 bool cached(const UserCache& cache, const std::string& id) {
-  return cache.get(id, std::chrono::steady_clock::now()).has_value();
+  return cache.get(id, std::chrono::steady_clock::now()) != nullptr;
 }
 
 }  // namespace
