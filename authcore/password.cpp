@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include <crypt.h>
 #include <sodium.h>
@@ -113,7 +114,8 @@ PasswordCheck verify_bcrypt(std::string_view password, std::string_view stored_h
 
 }  // namespace
 
-PasswordHasher::PasswordHasher(PasswordHasherParams params) : params_(params) {
+PasswordHasher::PasswordHasher(PasswordHasherParams params, HashRunner runner)
+    : params_(params), runner_(std::move(runner)) {
   init_sodium();
   if (params_.ops_limit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
       params_.mem_limit_bytes < crypto_pwhash_argon2id_MEMLIMIT_MIN)
@@ -121,6 +123,20 @@ PasswordHasher::PasswordHasher(PasswordHasherParams params) : params_(params) {
 }
 
 std::string PasswordHasher::hash(std::string_view password) const {
+  if (!runner_) return hash_here(password);
+  std::string hashed;
+  runner_([&] { hashed = hash_here(password); });
+  return hashed;
+}
+
+PasswordCheck PasswordHasher::verify(std::string_view password, std::string_view stored_hash) const {
+  if (!runner_) return verify_here(password, stored_hash);
+  PasswordCheck check = PasswordCheck::wrong;
+  runner_([&] { check = verify_here(password, stored_hash); });
+  return check;
+}
+
+std::string PasswordHasher::hash_here(std::string_view password) const {
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(), params_.ops_limit, params_.mem_limit_bytes,
                             crypto_pwhash_ALG_ARGON2ID13) != 0)
@@ -128,7 +144,7 @@ std::string PasswordHasher::hash(std::string_view password) const {
   return out;
 }
 
-PasswordCheck PasswordHasher::verify(std::string_view password, std::string_view stored_hash) const {
+PasswordCheck PasswordHasher::verify_here(std::string_view password, std::string_view stored_hash) const {
   if (looks_like_bcrypt(stored_hash)) return verify_bcrypt(password, stored_hash);
   const auto argon2 = parse_argon2(stored_hash);
   if (!argon2) return PasswordCheck::unknown_format;

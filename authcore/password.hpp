@@ -3,6 +3,7 @@
 // ask for a rehash when the stored hash is bcrypt or weaker Argon2.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,9 +22,14 @@ struct PasswordHasherParams {
   std::size_t mem_limit_bytes = 64u << 20;  // 64 MiB (m=65536 KiB)
 };
 
+// Where the CPU-heavy part (Argon2, bcrypt) runs: `run(job)` calls job() on
+// some thread and returns once it has finished, rethrowing what it threw.
+// Empty: on the calling thread.
+using HashRunner = std::function<void(const std::function<void()>& job)>;
+
 class PasswordHasher {
  public:
-  explicit PasswordHasher(PasswordHasherParams params = {});
+  explicit PasswordHasher(PasswordHasherParams params = {}, HashRunner runner = {});
   // `$argon2id$v=19$m=65536,t=3,p=1$<salt>$<hash>`
   std::string hash(std::string_view password) const;
   PasswordCheck verify(std::string_view password, std::string_view stored_hash) const;
@@ -31,7 +37,11 @@ class PasswordHasher {
   void burn(std::string_view password) const;
 
  private:
+  std::string hash_here(std::string_view password) const;
+  PasswordCheck verify_here(std::string_view password, std::string_view stored_hash) const;
+
   PasswordHasherParams params_;
+  HashRunner runner_;
 };
 
 }  // namespace doorman::authcore

@@ -1,6 +1,7 @@
-// Bounded thread pools for blocking work (Argon2, SOCI, blocking Redis calls):
-// workers never block; a coroutine hands a call to a pool and resumes on its own
-// worker when done.
+// Bounded thread pools for blocking work (SOCI, blocking Redis calls, waiting
+// for a password hash): workers never block; a coroutine hands a call to a
+// pool and resumes on its own worker when done. The hashing itself runs on
+// the HashPool (hash_pool.hpp).
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>
@@ -20,10 +21,9 @@ namespace asio = boost::asio;
 
 class BlockingPool {
  public:
-  // `nice`: the threads' scheduling niceness relative to the process (0 = same). The
-  // auth API pool runs Argon2 at a lower priority so that a login storm cannot take
-  // the CPU from the workers that proxy requests.
-  explicit BlockingPool(std::size_t threads, int nice = 0);
+  // Each thread grows its malloc arena at start (heap_reserve.hpp): a lookup
+  // on the proxied path must not wait on the memory-map lock either.
+  explicit BlockingPool(std::size_t threads);
   ~BlockingPool();
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;

@@ -26,6 +26,11 @@ void add_redis(std::vector<authcore::RedisEndpoint>& endpoints, authcore::RedisE
 
 }  // namespace
 
+PoolSizes pool_sizes(const config::Config& config) {
+  const auto sessions = static_cast<std::size_t>(std::max(2, config.database.pool_size));
+  return PoolSizes{sessions / 2, sessions - sessions / 2};
+}
+
 std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
   auto runtime = std::make_shared<Runtime>();
   runtime->config = config;
@@ -60,7 +65,11 @@ std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
     if (auto endpoint = invalidation_endpoint(*config))
       add_redis(runtime->redis_endpoints, std::move(*endpoint));
   }
-  runtime->hasher = std::make_shared<const authcore::PasswordHasher>();
+  // One hash thread per auth API thread: every login in progress hashes at once when CPU is idle.
+  runtime->hash_pool = std::make_shared<HashPool>(pool_sizes(*config).auth_api);
+  runtime->hasher = std::make_shared<const authcore::PasswordHasher>(
+      authcore::PasswordHasherParams{},
+      [pool = runtime->hash_pool](const std::function<void()>& job) { pool->run(job); });
   routes::EventSink events;
   if (config->hooks) {
     runtime->hooks = std::make_shared<HookDispatcher>(*config->hooks);

@@ -13,6 +13,7 @@
 #include "authcore/user_store.hpp"
 #include "config/config.hpp"
 #include "proxy/access_policy.hpp"
+#include "proxy/hash_pool.hpp"
 #include "proxy/hook_dispatcher.hpp"
 #include "proxy/identity_headers.hpp"
 #include "proxy/invalidation_bus.hpp"
@@ -27,7 +28,8 @@ struct Runtime {
   std::shared_ptr<authcore::UserCache> cache;
   std::shared_ptr<authcore::TokenCache> tokens;  // database and Redis tokens; same TTL as `cache`
   std::shared_ptr<authcore::Authenticator> authenticator;
-  std::shared_ptr<const authcore::PasswordHasher> hasher;
+  std::shared_ptr<const authcore::PasswordHasher> hasher;  // hashes on `hash_pool`
+  std::shared_ptr<HashPool> hash_pool;
   std::shared_ptr<routes::AuthApi> auth_api;
   // Access and header policies: replaced as a whole on SIGHUP (policy_snapshot.hpp).
   std::shared_ptr<PolicyStore> policies;
@@ -37,6 +39,15 @@ struct Runtime {
   // /readyz pings each. Empty without Redis.
   std::vector<authcore::RedisEndpoint> redis_endpoints;
 };
+
+// The blocking pools' sizes: the database sessions split between the auth API
+// and the proxied path's lookups, so auth API threads, even preempted while
+// holding a session, can never take every session from the lookups.
+struct PoolSizes {
+  std::size_t auth_api;
+  std::size_t lookups;
+};
+PoolSizes pool_sizes(const config::Config& config);
 
 // Opens the database (creating the schema on first start) and builds every part.
 // Throws std::runtime_error with a one-line message on failure (startup).

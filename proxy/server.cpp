@@ -35,8 +35,6 @@ namespace {
 constexpr auto kDrainBound = std::chrono::seconds(10);
 // Undelivered events get this long at shutdown; the rest are abandoned and counted.
 constexpr auto kHookDrainBound = std::chrono::seconds(5);
-// Niceness of the auth API pool's threads relative to the workers.
-constexpr int kAuthApiNice = 10;
 
 int worker_count(const config::Config& config) {
   if (config.server.workers > 0) return config.server.workers;
@@ -93,14 +91,13 @@ int serve(std::shared_ptr<Runtime> runtime) {
   for (const auto& backend : config.auth.backends) backend_names.push_back(backend.name);
   metrics().set_backend_names(std::move(backend_names));
 
-  // Argon2 runs at a lower priority than the workers (nice +10): a login storm
-  // slows logins, not proxied requests. The two pools split the database
-  // sessions, so that auth API threads, even preempted while holding one, can
-  // never take every session from the lookups of the proxied path.
+  // Argon2 and bcrypt run on the runtime's SCHED_IDLE hash pool: a login storm
+  // slows logins, not proxied requests (hash_pool.hpp). The auth API and the
+  // proxied path's lookups each have their own pool and database sessions.
   keep_freed_heap_memory();
-  const auto sessions = static_cast<std::size_t>(std::max(2, config.database.pool_size));
-  BlockingPool auth_api_pool(sessions / 2, kAuthApiNice);
-  BlockingPool lookup_pool(sessions - sessions / 2);
+  const PoolSizes sizes = pool_sizes(config);
+  BlockingPool auth_api_pool(sizes.auth_api);
+  BlockingPool lookup_pool(sizes.lookups);
   const BlockingPools pools{auth_api_pool, lookup_pool};
   const int count = worker_count(config);
   std::vector<std::unique_ptr<Worker>> workers;

@@ -2,7 +2,11 @@
 // bcrypt $2b$), argon2-cffi hashes, the rehash rule, refused formats.
 #include "authcore/password.hpp"
 
+#include <atomic>
+#include <exception>
+#include <functional>
 #include <stdexcept>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -123,4 +127,35 @@ TEST_CASE("unrecognised or unsupported hashes are unknown_format") {
 TEST_CASE("parameters below libsodium's minimum are refused at construction") {
   CHECK_THROWS_AS(PasswordHasher({0, 8 << 20}), std::invalid_argument);
   CHECK_THROWS_AS(PasswordHasher({1, 1024}), std::invalid_argument);
+}
+
+TEST_CASE("with a runner, hashing and verifying run through it; results and exceptions come back") {
+  std::atomic<int> runs{0};
+  std::thread::id caller = std::this_thread::get_id();
+  std::atomic<bool> elsewhere{true};
+  const HashRunner runner = [&](const std::function<void()>& job) {
+    ++runs;
+    std::exception_ptr failure;
+    std::thread([&] {
+      if (std::this_thread::get_id() == caller) elsewhere = false;
+      try {
+        job();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }).join();
+    if (failure) std::rethrow_exception(failure);
+  };
+  const PasswordHasher hasher(PasswordHasherParams{1, 8u << 10}, runner);
+  const std::string hashed = hasher.hash("correct horse");
+  CHECK(hashed.starts_with("$argon2id$"));
+  CHECK(hasher.verify("correct horse", hashed) == PasswordCheck::ok);
+  CHECK(hasher.verify("wrong", hashed) == PasswordCheck::wrong);
+  hasher.burn("anything");
+  CHECK(runs == 4);
+  CHECK(elsewhere);
+
+  const HashRunner failing = [](const std::function<void()>&) { throw std::runtime_error("pool gone"); };
+  const PasswordHasher broken(PasswordHasherParams{1, 8u << 10}, failing);
+  CHECK_THROWS_AS(broken.hash("x"), std::runtime_error);
 }
