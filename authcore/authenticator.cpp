@@ -196,11 +196,12 @@ void Authenticator::resume_with_user(AuthWalk& walk, Result<UserPtr, StoreError>
 
 Result<UserPtr, StoreError> Authenticator::load_user(const std::string& id) {
   if (auto cached = cache_->get(id, std::chrono::steady_clock::now())) return cached;
+  const std::uint64_t generation = cache_->generation();  // before the read: see UserCache::put
   auto found = store_->find_by_id(id);
   if (!found) return found.error();
   if (!found.value()) return UserPtr();
   auto user = std::make_shared<const User>(std::move(*found.value()));
-  cache_->put(user, std::chrono::steady_clock::now());
+  cache_->put(user, std::chrono::steady_clock::now(), generation);
   return user;
 }
 

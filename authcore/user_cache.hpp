@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -22,7 +23,11 @@ class UserCache {
   bool enabled() const;
   // The cached user if present and fresh at `now`; null otherwise.
   UserPtr get(std::string_view id, std::chrono::steady_clock::time_point now) const;
-  void put(UserPtr user, std::chrono::steady_clock::time_point now);
+  // Counts invalidate() and clear() calls. A loader takes it before reading the
+  // store and hands it to put(): a user read before a change was announced is
+  // not cached after it.
+  std::uint64_t generation() const;
+  void put(UserPtr user, std::chrono::steady_clock::time_point now, std::uint64_t read_generation);
   void invalidate(std::string_view id);
   void clear();
 

@@ -57,8 +57,8 @@ TEST_CASE("a publish on one replica drops the user from another replica's cache"
   REQUIRE(eventually([&] { return a.subscriptions() == 1 && b.subscriptions() == 1; }));
 
   const auto now = std::chrono::steady_clock::now();
-  cache_b->put(user("u1"), now);
-  cache_b->put(user("u2"), now);
+  cache_b->put(user("u1"), now, cache_b->generation());
+  cache_b->put(user("u2"), now, cache_b->generation());
   a.publish("u1");
   CHECK(eventually([&] { return !cached(*cache_b, "u1"); }));
   CHECK(cached(*cache_b, "u2"));  // only the announced user
@@ -92,7 +92,7 @@ TEST_CASE("a logged-out token's digest drops it from another replica's token cac
   };
   put(gone);
   put(kept);
-  cache_b->put(user("u1"), std::chrono::steady_clock::now());
+  cache_b->put(user("u1"), std::chrono::steady_clock::now(), cache_b->generation());
   a.publish_token_revoked(authcore::TokenCache::digest_of(gone));
   CHECK(eventually([&] { return !remembered(gone); }));
   CHECK(remembered(kept));
@@ -133,8 +133,8 @@ TEST_CASE("Redis down: changes never wait long; missed ones are delivered or the
   CHECK(std::chrono::steady_clock::now() - before < 2s);
 
   // b cannot subscribe while Redis is down; it caches users meanwhile.
-  cache_b->put(user("u1"), std::chrono::steady_clock::now());
-  cache_b->put(user("other"), std::chrono::steady_clock::now());
+  cache_b->put(user("u1"), std::chrono::steady_clock::now(), cache_b->generation());
+  cache_b->put(user("other"), std::chrono::steady_clock::now(), cache_b->generation());
   redis.start();
   // Subscribing again clears b's cache, and a's queue reaches b afterwards or is covered by that clear.
   CHECK(eventually([&] { return b.subscriptions() == 2; }));
@@ -142,7 +142,7 @@ TEST_CASE("Redis down: changes never wait long; missed ones are delivered or the
   CHECK_FALSE(cached(*cache_b, "other"));
 
   // Once a has drained its queue it publishes directly again.
-  cache_b->put(user("u3"), std::chrono::steady_clock::now());
+  cache_b->put(user("u3"), std::chrono::steady_clock::now(), cache_b->generation());
   REQUIRE(eventually([&] {
     a.publish("u3");
     return !cached(*cache_b, "u3");
