@@ -2,12 +2,16 @@
 // cache): string key -> value with a steady-clock expiry, split over
 // independently locked shards so worker threads looking up different keys
 // rarely contend on one mutex, and bounded per shard so keys seen once and
-// never again cannot grow it without limit.
+// never again cannot grow it without limit. Every erase counts as a change
+// (generation()): a value read from a store before a change must not be
+// stored after it, so put() takes the generation its reader saw.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -41,21 +45,19 @@ class ShardedTtlMap {
     return read(it->second.value);
   }
 
-  // Stores `value` under `key` until `expires`. A full shard first drops its
-  // stale entries, then, if still full, everything: cheaper than an LRU, and
-  // a cache emptied now and then costs one store read per key.
-  void put(std::string_view key, Value value, Clock::time_point expires, Clock::time_point now) {
-    put_if(key, std::move(value), expires, now, [] { return true; });
-  }
+  // Counts erase(), erase_if() and clear() calls.
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
-  // put(), only if admit() (asked under the shard's lock, so nothing erase() or
-  // erase_if() does to this key can slip between the question and the store).
-  template <class Admit>
-  void put_if(std::string_view key, Value value, Clock::time_point expires, Clock::time_point now,
-              Admit&& admit) {
+  // Stores `value` under `key` until `expires`, unless something was erased
+  // since `read_generation` (checked under the shard's lock, after which no
+  // erase of this key can slip in unseen). A full shard first drops its stale
+  // entries, then, if still full, everything: cheaper than an LRU, and a cache
+  // emptied now and then costs one store read per key.
+  void put(std::string_view key, Value value, Clock::time_point expires, Clock::time_point now,
+           std::uint64_t read_generation) {
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
-    if (!admit()) return;
+    if (generation() != read_generation) return;
     auto it = shard.entries.find(key);
     if (it == shard.entries.end()) {
       if (shard.entries.size() >= max_per_shard_) {
@@ -68,6 +70,7 @@ class ShardedTtlMap {
   }
 
   void erase(std::string_view key) {
+    changed();
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
     const auto it = shard.entries.find(key);
@@ -77,6 +80,7 @@ class ShardedTtlMap {
   // Drops every entry whose value satisfies `pred` (a scan of every shard).
   template <class Pred>
   void erase_if(Pred&& pred) {
+    changed();
     for (auto& shard : shards_) {
       std::lock_guard lock(shard.mutex);
       std::erase_if(shard.entries, [&](const auto& kv) { return pred(kv.second.value); });
@@ -84,6 +88,7 @@ class ShardedTtlMap {
   }
 
   void clear() {
+    changed();
     for (auto& shard : shards_) {
       std::lock_guard lock(shard.mutex);
       shard.entries.clear();
@@ -115,8 +120,11 @@ class ShardedTtlMap {
   };
 
   Shard& shard_for(std::string_view key) const { return shards_[KeyHash{}(key) % kShards]; }
+  // Before erasing: a put() whose reader started earlier then sees the change.
+  void changed() { generation_.fetch_add(1, std::memory_order_acq_rel); }
 
   std::size_t max_per_shard_;
+  std::atomic<std::uint64_t> generation_{0};
   mutable std::array<Shard, kShards> shards_;
 };
 

@@ -3,7 +3,6 @@
 #include "authcore/token_cache.hpp"
 
 #include <algorithm>
-#include <atomic>
 
 #include <openssl/evp.h>
 
@@ -28,8 +27,6 @@ struct TokenCache::Impl {
 
   std::chrono::milliseconds ttl;
   ShardedTtlMap<Remembered, kShards> entries;
-  // Bumped before a forget or clear erases, and compared under the shard's lock by put().
-  std::atomic<std::uint64_t> generation{0};
 };
 
 TokenCache::TokenCache(std::chrono::milliseconds ttl, std::size_t capacity)
@@ -50,7 +47,7 @@ std::optional<std::string> TokenCache::find(std::size_t backend, std::string_vie
   return std::move(*found);
 }
 
-std::uint64_t TokenCache::generation() const { return impl_->generation.load(std::memory_order_acquire); }
+std::uint64_t TokenCache::generation() const { return impl_->entries.generation(); }
 
 void TokenCache::put(std::size_t backend, std::string_view token, const TokenOwner& owner,
                      std::uint64_t read_generation, std::chrono::steady_clock::time_point now,
@@ -64,24 +61,17 @@ void TokenCache::put(std::size_t backend, std::string_view token, const TokenOwn
     if (left < impl_->ttl)
       expires = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
   }
-  impl_->entries.put_if(token, Remembered{backend, owner.user_id, digest_of(token)}, expires, now,
-                        [&] { return generation() == read_generation; });
+  impl_->entries.put(token, Remembered{backend, owner.user_id, digest_of(token)}, expires, now,
+                     read_generation);
 }
 
-void TokenCache::forget(std::string_view token) {
-  impl_->generation.fetch_add(1, std::memory_order_acq_rel);
-  impl_->entries.erase(token);
-}
+void TokenCache::forget(std::string_view token) { impl_->entries.erase(token); }
 
 void TokenCache::forget(const Digest& digest) {
-  impl_->generation.fetch_add(1, std::memory_order_acq_rel);
   impl_->entries.erase_if([&](const Remembered& r) { return r.digest == digest; });
 }
 
-void TokenCache::clear() {
-  impl_->generation.fetch_add(1, std::memory_order_acq_rel);
-  impl_->entries.clear();
-}
+void TokenCache::clear() { impl_->entries.clear(); }
 
 std::size_t TokenCache::size() const { return impl_->entries.size(); }
 

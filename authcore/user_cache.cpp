@@ -1,7 +1,6 @@
 // UserCache over a ShardedTtlMap of id -> shared User.
 #include "authcore/user_cache.hpp"
 
-#include <atomic>
 #include <utility>
 
 #include "authcore/sharded_ttl_map.hpp"
@@ -18,8 +17,6 @@ constexpr std::size_t kMaxEntriesPerShard = 4096;
 struct UserCache::Impl {
   std::chrono::milliseconds ttl;
   ShardedTtlMap<UserPtr, kShards> entries{kMaxEntriesPerShard};
-  // Bumped before an invalidation erases, and compared under the shard's lock by put().
-  std::atomic<std::uint64_t> generation{0};
 };
 
 UserCache::UserCache(std::chrono::milliseconds ttl) : impl_(std::make_unique<Impl>()) { impl_->ttl = ttl; }
@@ -34,23 +31,16 @@ UserPtr UserCache::get(std::string_view id, std::chrono::steady_clock::time_poin
   return found ? std::move(*found) : nullptr;
 }
 
-std::uint64_t UserCache::generation() const { return impl_->generation.load(std::memory_order_acquire); }
+std::uint64_t UserCache::generation() const { return impl_->entries.generation(); }
 
 void UserCache::put(UserPtr user, std::chrono::steady_clock::time_point now, std::uint64_t read_generation) {
   if (!enabled() || !user) return;
   const std::string_view id = user->id;
-  impl_->entries.put_if(id, std::move(user), now + impl_->ttl, now,
-                        [&] { return generation() == read_generation; });
+  impl_->entries.put(id, std::move(user), now + impl_->ttl, now, read_generation);
 }
 
-void UserCache::invalidate(std::string_view id) {
-  impl_->generation.fetch_add(1, std::memory_order_acq_rel);
-  impl_->entries.erase(id);
-}
+void UserCache::invalidate(std::string_view id) { impl_->entries.erase(id); }
 
-void UserCache::clear() {
-  impl_->generation.fetch_add(1, std::memory_order_acq_rel);
-  impl_->entries.clear();
-}
+void UserCache::clear() { impl_->entries.clear(); }
 
 }  // namespace doorman::authcore
