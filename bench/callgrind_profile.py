@@ -30,7 +30,6 @@ import tempfile
 import time
 import urllib.parse
 import secrets
-import socket
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench  # noqa: E402  (shares the target helpers)
@@ -63,16 +62,9 @@ access:
 
 
 def wait_listening(proc, port, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on :{port} after {timeout} s")
+    why = run_bench.not_listening(proc, port, timeout)
+    if why:
+        raise RuntimeError(f"process {why}")
 
 
 def send_requests(port, token, count):

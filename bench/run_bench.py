@@ -53,6 +53,20 @@ class StartError(Exception):
     """A target could not be started or answered its first request wrongly."""
 
 
+def not_listening(proc, port, timeout):
+    """None once something accepts on 127.0.0.1:port; otherwise why not (`proc` exited, or time ran out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"exited with status {proc.returncode}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return None
+        except OSError:
+            time.sleep(0.05)
+    return f"did not listen on :{port} within {timeout} s"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -88,16 +102,9 @@ class Processes:
         return next((p for n, _, p in self.procs if n == name), "")
 
     def wait_listening(self, name, proc, port):
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise StartError(f"{name} exited with status {proc.returncode}:\n{tail(self.log_of(name))}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise StartError(f"{name} did not listen on :{port} within {START_TIMEOUT_S} s:\n{tail(self.log_of(name))}")
+        why = not_listening(proc, port, START_TIMEOUT_S)
+        if why:
+            raise StartError(f"{name} {why}:\n{tail(self.log_of(name))}")
 
     def stop_all(self):
         for _, proc, _ in reversed(self.procs):

@@ -783,6 +783,14 @@ class DoormanTestCase(unittest.TestCase):
 
     maxDiff = None
 
+    # ---- set-up steps every suite repeats
+
+    def register_user(self, port, email, password):
+        """Registers over HTTP, asserting the 201; returns the user object as a dict."""
+        r = register(port, email, password)
+        self.assertEqual(r.status, 201, r)
+        return r.json()
+
     # ---- assertions on doorman's answers (api-contract.md §1, §9)
 
     def assertJson(self, resp, status, body):

@@ -73,9 +73,7 @@ class AuthRoutesTest(h.DoormanTestCase):
     def new_user(self, tag="user", password="password-1234"):
         """Registers a user over HTTP; returns (email, id)."""
         email = unique_email(tag)
-        r = h.register(self.port, email, password)
-        self.assertEqual(r.status, 201, r)
-        return email, r.json()["id"]
+        return email, self.register_user(self.port, email, password)["id"]
 
     def user_emails_on_disk(self):
         con = sqlite3.connect(self.stack.db_path)

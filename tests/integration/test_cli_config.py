@@ -11,7 +11,6 @@ copy gets the lower(email) unique index); users create/list/set (flags,
 """
 
 import os
-import re
 import shutil
 import sqlite3
 import subprocess

@@ -108,9 +108,7 @@ class ReplicaTestBase(h.DoormanTestCase):
         cls.postgres.stop()
 
     def new_user(self, email):
-        r = h.register(self.stack.a.port, email, PASSWORD)
-        self.assertEqual(r.status, 201, r)
-        return r.json()["id"]
+        return self.register_user(self.stack.a.port, email, PASSWORD)["id"]
 
     def admin_patch(self, port, user_id, body):
         r = h.patch_json(port, "/users/%s" % user_id, body, token=self.admin_token)

@@ -101,9 +101,7 @@ class MatrixBase(h.DoormanTestCase):
 
     def new_user(self, tag):
         email = "%s-%s-%d@example.com" % (tag, type(self).__name__.lower(), next(_serial))
-        r = h.register(self.port, email, PASSWORD)
-        self.assertEqual(r.status, 201, r)
-        user_id = r.json()["id"]
+        user_id = self.register_user(self.port, email, PASSWORD)["id"]
         self.assertTrue(h.uuid_like(user_id), user_id)
         return email, user_id
 

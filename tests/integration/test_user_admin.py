@@ -83,9 +83,7 @@ class UserAdminTest(h.DoormanTestCase):
     # ---------------------------------------------------------------- helpers
 
     def new_user(self, tag, password=PASSWORD):
-        r = h.register(self.port, unique_email(tag), password)
-        self.assertEqual(r.status, 201, r)
-        return r.json()
+        return self.register_user(self.port, unique_email(tag), password)
 
     def row(self, user_id):
         return h.user_row(self.db_path, user_id)

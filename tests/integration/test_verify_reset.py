@@ -184,10 +184,7 @@ class VerifyResetTest(Base):
     # ---------------------------------------------------------------- helpers
 
     def new_user(self, tag, password=PASSWORD):
-        """Registers over HTTP; returns the 201 user object as a dict."""
-        r = h.register(self.port, unique_email(tag), password)
-        self.assertEqual(r.status, 201, r)
-        return r.json()
+        return self.register_user(self.port, unique_email(tag), password)
 
     def user_bytes(self, user_id):
         email, _, active, superuser, verified = self.row(user_id)

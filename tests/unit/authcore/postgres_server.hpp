@@ -112,22 +112,6 @@ class PostgresServer {
     return out;
   }
 
-  // Bind port 0 and release it: the kernel's pick is free now and very likely still free a moment later.
-  static int free_loopback_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      if (fd >= 0) close(fd);
-      throw std::runtime_error("no free loopback port");
-    }
-    close(fd);
-    return ntohs(addr.sin_port);
-  }
-
   static std::string quote(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
   std::filesystem::path data_dir() const { return dir_.path() / "data"; }

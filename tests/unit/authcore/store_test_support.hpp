@@ -1,6 +1,12 @@
-// Test helpers for authcore: a temporary directory removed on scope exit, and
-// a SociUserStore over a copy of a database file in it.
+// Test helpers for authcore: a temporary directory removed on scope exit, a
+// SociUserStore over a copy of a database file in it, and a free loopback
+// port for the servers the tests start.
 #pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +17,20 @@
 #include "authcore/soci_user_store.hpp"
 
 namespace doorman::test {
+
+// Bind port 0 and release it: the kernel's pick is free now and very likely still free a moment later.
+inline int free_loopback_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  const bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  if (fd >= 0) close(fd);
+  if (!ok) throw std::runtime_error("no free loopback port");
+  return ntohs(addr.sin_port);
+}
 
 class TempDir {
  public:

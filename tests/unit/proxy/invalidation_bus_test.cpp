@@ -44,17 +44,28 @@ bool cached(const UserCache& cache, const std::string& id) {
   return cache.get(id, std::chrono::steady_clock::now()) != nullptr;
 }
 
+// Two replicas' caches and buses on one real redis-server, both subscribed.
+struct TwoReplicas {
+  test::RedisServer redis;
+  std::shared_ptr<UserCache> cache_a = std::make_shared<UserCache>(60s);
+  std::shared_ptr<UserCache> cache_b = std::make_shared<UserCache>(60s);
+  std::shared_ptr<authcore::TokenCache> tokens_a = std::make_shared<authcore::TokenCache>(60s);
+  std::shared_ptr<authcore::TokenCache> tokens_b = std::make_shared<authcore::TokenCache>(60s);
+  InvalidationBus a{endpoint_of(redis), cache_a, tokens_a};
+  InvalidationBus b{endpoint_of(redis), cache_b, tokens_b};
+
+  TwoReplicas() {
+    a.start();
+    b.start();
+    REQUIRE(eventually([&] { return a.subscriptions() == 1 && b.subscriptions() == 1; }));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a publish on one replica drops the user from another replica's cache") {
-  test::RedisServer redis;
-  auto cache_a = std::make_shared<UserCache>(60s);
-  auto cache_b = std::make_shared<UserCache>(60s);
-  InvalidationBus a(endpoint_of(redis), cache_a);
-  InvalidationBus b(endpoint_of(redis), cache_b);
-  a.start();
-  b.start();
-  REQUIRE(eventually([&] { return a.subscriptions() == 1 && b.subscriptions() == 1; }));
+  TwoReplicas replicas;
+  auto& [redis, cache_a, cache_b, tokens_a, tokens_b, a, b] = replicas;
 
   const auto now = std::chrono::steady_clock::now();
   cache_b->put(user("u1"), now, cache_b->generation());
@@ -71,15 +82,8 @@ TEST_CASE("a publish on one replica drops the user from another replica's cache"
 }
 
 TEST_CASE("a logged-out token's digest drops it from another replica's token cache; '*' clears both caches") {
-  test::RedisServer redis;
-  auto tokens_a = std::make_shared<authcore::TokenCache>(60s);
-  auto cache_b = std::make_shared<UserCache>(60s);
-  auto tokens_b = std::make_shared<authcore::TokenCache>(60s);
-  InvalidationBus a(endpoint_of(redis), std::make_shared<UserCache>(60s), tokens_a);
-  InvalidationBus b(endpoint_of(redis), cache_b, tokens_b);
-  a.start();
-  b.start();
-  REQUIRE(eventually([&] { return a.subscriptions() == 1 && b.subscriptions() == 1; }));
+  TwoReplicas replicas;
+  auto& [redis, cache_a, cache_b, tokens_a, tokens_b, a, b] = replicas;
 
   const std::string gone = "8Z5ygvLK-Xaw1HDdgQj8FCtVEZQ-kXBPs8zNbvNzHdI";
   const std::string kept = "Yq3xS0m2c1pF6o5d0w9aJ7kL3v2bN8hT4gR1eU6iO0z";
@@ -116,14 +120,8 @@ TEST_CASE("token messages: token: and 64 lower-case hex digits, nothing else") {
 }
 
 TEST_CASE("Redis down: changes never wait long; missed ones are delivered or the cache is cleared") {
-  test::RedisServer redis;
-  auto cache_a = std::make_shared<UserCache>(60s);
-  auto cache_b = std::make_shared<UserCache>(60s);
-  InvalidationBus a(endpoint_of(redis), cache_a);
-  InvalidationBus b(endpoint_of(redis), cache_b);
-  a.start();
-  b.start();
-  REQUIRE(eventually([&] { return a.subscriptions() == 1 && b.subscriptions() == 1; }));
+  TwoReplicas replicas;
+  auto& [redis, cache_a, cache_b, tokens_a, tokens_b, a, b] = replicas;
   a.publish("warm");  // a's publishing connection now exists, and dies with Redis
 
   redis.stop();
