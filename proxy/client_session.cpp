@@ -11,7 +11,6 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/status.hpp>
 
@@ -30,6 +29,7 @@
 #include "proxy/path_normalizer.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/request_authenticator.hpp"
+#include "proxy/socket_reads.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/websocket_tunnel.hpp"
 #include "proxy/worker.hpp"
@@ -366,9 +366,10 @@ asio::awaitable<bool> ClientSession::wait_for_request(bool first) {
   if (worker_.draining()) co_return false;
   if (buffer_.size() == 0 && !first) {
     // Between requests the idle timeout applies until a byte arrives.
+    // (A read, not async_wait: waiting for readability costs an epoll_ctl each time.)
     deadline_.after(settings_.idle_timeout);
-    auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, nothrow);
-    if (ec || worker_.draining()) co_return false;
+    const ReadSome first_bytes = co_await read_some(client_, buffer_, ShortRead::keep_unmarked);
+    if (first_bytes.ec || worker_.draining()) co_return false;
   }
   phase_ = Phase::reading_header;
   timed_out_ = false;
@@ -380,8 +381,7 @@ asio::awaitable<bool> ClientSession::wait_for_request(bool first) {
   // The header has usually arrived whole by now: take it without an event loop pass.
   error_code ec;
   if (!read_header_now(client_, buffer_, *parser_, ec)) {
-    auto [read_ec, n] = co_await http::async_read_header(client_, buffer_, *parser_, nothrow);
-    ec = read_ec;
+    ec = co_await read_header(client_, buffer_, *parser_);
   }
   record_.start = Clock::now();
   record_.wall = std::chrono::system_clock::now();
@@ -478,7 +478,7 @@ asio::awaitable<std::optional<std::string>> ClientSession::read_bounded_body() {
     piece.data = data;
     piece.size = RelayBuffer::kSize;
     deadline_.after(settings_.idle_timeout);
-    auto [ec, n] = co_await http::async_read_some(client_, buffer_, *parser_, nothrow);
+    auto ec = co_await read_message_some(client_, buffer_, *parser_);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       if (is_http_parse_error(ec) && client_.is_open()) {
@@ -776,9 +776,7 @@ asio::awaitable<bool> ClientSession::forward() {
       response_parser_->header_limit(kUpstreamHeaderLimit);
       response_parser_->body_limit(boost::none);
       if (head_request_) response_parser_->skip(true);
-      auto [read_ec, n] =
-          co_await http::async_read_header(upstream_->socket, upstream_->buffer, *response_parser_, nothrow);
-      ec = read_ec;
+      ec = co_await read_header(upstream_->socket, upstream_->buffer, *response_parser_);
       if (ec) break;
       const int status = response_parser_->get().result_int();
       // Interim answers (100, 102, 103) are the upstream's business; 101 ends the exchange.

@@ -2,6 +2,8 @@
 // live here so Beast's parser and Asio's write templates are compiled once.
 #include "proxy/relay.hpp"
 
+#include "proxy/socket_reads.hpp"
+
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -9,9 +11,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include <algorithm>
 #include <array>
@@ -65,6 +65,10 @@ bool parse_buffered(BodyParser<isRequest>& parser, boost::beast::flat_buffer& bu
   return false;
 }
 
+// Requests come from clients, responses from the upstream (socket_reads.hpp).
+template <bool isRequest>
+constexpr ShortRead kShortRead = isRequest ? ShortRead::keep_unmarked : ShortRead::mark_drained;
+
 }  // namespace
 
 bool GatherWrite::send_now(asio::ip::tcp::socket& to, Deadline& deadline, Clock::duration timeout,
@@ -114,17 +118,9 @@ bool read_header_now(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& b
       if (ec || parser.is_header_done()) return true;
       continue;
     }
-    // The same read size Beast's read_some would use; 0: full, Beast reports the overflow.
-    const std::size_t size = boost::beast::read_size(buffer, 65536);
-    if (size == 0) return false;
-    const auto space = buffer.prepare(size);
-    const auto n = ::recv(socket.native_handle(), space.data(), space.size(), MSG_DONTWAIT);
-    if (n > 0) {
-      buffer.commit(static_cast<std::size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    return false;  // nothing yet, the peer's end, or an error: the asynchronous read reports it
+    error_code read_ec;
+    // Nothing yet, or the peer's end: read_header says which.
+    if (read_now(socket, buffer, read_ec, kShortRead<isRequest>) == 0) return false;
   }
 }
 
@@ -132,6 +128,44 @@ template bool read_header_now<true>(asio::ip::tcp::socket&, boost::beast::flat_b
                                     error_code&);
 template bool read_header_now<false>(asio::ip::tcp::socket&, boost::beast::flat_buffer&, BodyParser<false>&,
                                      error_code&);
+
+template <bool isRequest>
+asio::awaitable<error_code> read_message_some(asio::ip::tcp::socket& from, boost::beast::flat_buffer& buffer,
+                                              BodyParser<isRequest>& parser) {
+  error_code ec;
+  if (parse_buffered(parser, buffer, ec)) co_return ec;
+  for (;;) {
+    const ReadSome read = co_await read_some(from, buffer, kShortRead<isRequest>);
+    if (read.ec == asio::error::eof) {
+      // As Beast: the end before any byte is the end of the stream; after some, the
+      // parser decides (a body read to the end completes, anything else is cut).
+      if (!parser.got_some()) co_return http::error::end_of_stream;
+      parser.put_eof(ec);
+      co_return ec;
+    }
+    if (read.ec) co_return read.ec;
+    if (parse_buffered(parser, buffer, ec)) co_return ec;
+  }
+}
+
+template asio::awaitable<error_code> read_message_some<true>(asio::ip::tcp::socket&,
+                                                             boost::beast::flat_buffer&, BodyParser<true>&);
+template asio::awaitable<error_code> read_message_some<false>(asio::ip::tcp::socket&,
+                                                              boost::beast::flat_buffer&, BodyParser<false>&);
+
+template <bool isRequest>
+asio::awaitable<error_code> read_header(asio::ip::tcp::socket& from, boost::beast::flat_buffer& buffer,
+                                        BodyParser<isRequest>& parser) {
+  while (!parser.is_header_done()) {
+    if (const error_code ec = co_await read_message_some(from, buffer, parser)) co_return ec;
+  }
+  co_return error_code{};
+}
+
+template asio::awaitable<error_code> read_header<true>(asio::ip::tcp::socket&, boost::beast::flat_buffer&,
+                                                       BodyParser<true>&);
+template asio::awaitable<error_code> read_header<false>(asio::ip::tcp::socket&, boost::beast::flat_buffer&,
+                                                        BodyParser<false>&);
 
 template <bool isRequest>
 bool body_is_buffered(const BodyParser<isRequest>& parser, const boost::beast::flat_buffer& from_buffer) {
@@ -218,8 +252,7 @@ asio::awaitable<RelayResult> relay_body(BodyParser<isRequest>& parser, asio::ip:
     error_code read_ec;
     if (!parse_buffered(parser, from_buffer, read_ec)) {
       deadline.after(timeouts.read);
-      auto [ec, used] = co_await http::async_read_some(from, from_buffer, parser, nothrow);
-      read_ec = ec;
+      read_ec = co_await read_message_some(from, from_buffer, parser);
     }
     if (read_ec == http::error::need_buffer) read_ec = {};
     if (read_ec) {

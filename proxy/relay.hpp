@@ -136,11 +136,23 @@ asio::awaitable<boost::system::error_code> write_all(asio::ip::tcp::socket& to, 
 // received, without waiting and without a trip through the scheduler (an Asio
 // operation that completes at once is still posted, and each post costs the worker
 // a pass through its event loop). True when it decided: the header is complete, or
-// `ec` is the parse error async_read_header would have given. False: more bytes
-// must be waited for (or the peer closed): call async_read_header, which picks up
-// where this left off.
+// `ec` is the parse error read_header would have given. False: more bytes must be
+// waited for (or the peer closed): call read_header, which picks up where this left off.
 template <bool isRequest>
 bool read_header_now(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
                      BodyParser<isRequest>& parser, boost::system::error_code& ec);
+
+// Beast's async_read_header and async_read_some (one parse step: progress, a full
+// body buffer, the end, or an error), with the same errors, over socket_reads.hpp's
+// read_some: a read on a socket known to be empty waits without a system call.
+// Requests are read as from a client, responses as from the upstream (ShortRead).
+template <bool isRequest>
+asio::awaitable<boost::system::error_code> read_header(asio::ip::tcp::socket& from,
+                                                       boost::beast::flat_buffer& buffer,
+                                                       BodyParser<isRequest>& parser);
+template <bool isRequest>
+asio::awaitable<boost::system::error_code> read_message_some(asio::ip::tcp::socket& from,
+                                                             boost::beast::flat_buffer& buffer,
+                                                             BodyParser<isRequest>& parser);
 
 }  // namespace doorman::proxy
