@@ -5,7 +5,7 @@ Owns the load benchmark (DESIGN.md §12). Starts, on free loopback ports in a
 temp dir: the bundled echo upstream (2 threads); nginx proxy_pass to it (no
 auth); HAProxy 2.6 verifying the HS256 JWT itself (jwt_verify, no user
 store); and doorman (2 workers, no access log) with a JWT, and, as separate
-instances, a database token and a Redis token. Every target gets the same
+instances, a database token, a Redis token, and a JWT with busy polling. Every target gets the same
 bearer token style request; wrk runs against each in round-robin order so
 that a noisy neighbour hurts all targets alike. Prints req/s and latency per
 target and doorman's ratios to the others, plus doorman's idle RSS and its
@@ -37,8 +37,10 @@ import urllib.parse
 import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ALL_TARGETS = ["upstream", "nginx", "haproxy", "doorman", "doorman-db", "doorman-redis"]
-DOORMAN_TARGETS = {"doorman": "jwt", "doorman-db": "database", "doorman-redis": "redis"}
+ALL_TARGETS = ["upstream", "nginx", "haproxy", "doorman", "doorman-db", "doorman-redis", "doorman-busypoll"]
+# doorman targets: (token strategy, server.busy_poll_us)
+DOORMAN_TARGETS = {"doorman": ("jwt", 0), "doorman-db": ("database", 0), "doorman-redis": ("redis", 0),
+                   "doorman-busypoll": ("jwt", 50)}
 EMAIL = "bench@example.com"
 PASSWORD = "bench-password-123"
 UPLOAD_BYTES = 100 * 1000 * 1000
@@ -211,7 +213,7 @@ backend echo
     procs.wait_listening("haproxy", proc, port)
 
 
-def doorman_config(tmp, name, port, upstream_port, db_path, secret, strategy, redis_port):
+def doorman_config(tmp, name, port, upstream_port, db_path, secret, strategy, busy_poll_us, redis_port):
     strategies = {
         "jwt": "{type: jwt, lifetime_seconds: 3600}",
         "database": "{type: database, lifetime_seconds: 86400}",
@@ -222,6 +224,7 @@ server:
   listen: "127.0.0.1:{port}"
   workers: 2
   access_log: false
+  busy_poll_us: {busy_poll_us}
 upstream:
   url: "http://127.0.0.1:{upstream_port}"
 database:
@@ -242,9 +245,9 @@ def run_cli(build, args, stdin_text=None):
                           text=True, timeout=60)
 
 
-def start_doorman(procs, build, tmp, name, port, upstream_port, db_path, secret, strategy, redis_port,
-                  user_ready):
-    cfg = doorman_config(tmp, name, port, upstream_port, db_path, secret, strategy, redis_port)
+def start_doorman(procs, build, tmp, name, port, upstream_port, db_path, secret, redis_port, user_ready):
+    strategy, busy_poll_us = DOORMAN_TARGETS[name]
+    cfg = doorman_config(tmp, name, port, upstream_port, db_path, secret, strategy, busy_poll_us, redis_port)
     if not user_ready:
         # All doorman instances share one SQLite file: create the schema and the user once.
         r = run_cli(build, ["migrate", "--config", cfg])
@@ -471,9 +474,9 @@ def summarize(results):
 
 def print_report(summary, memory, storm=None):
     print()
-    print(f"{'target':<15}{'req/s@32':>12}{'p50@32':>10}{'p99@32':>10}{'p50@1':>10}{'errors':>8}")
+    print(f"{'target':<18}{'req/s@32':>12}{'p50@32':>10}{'p99@32':>10}{'p50@1':>10}{'errors':>8}")
     for name, s in summary.items():
-        print(f"{name:<15}{fmt_rps(s['rps']):>12}{fmt_us(s['p50_us']):>10}{fmt_us(s['p99_us']):>10}"
+        print(f"{name:<18}{fmt_rps(s['rps']):>12}{fmt_us(s['p50_us']):>10}{fmt_us(s['p99_us']):>10}"
               f"{fmt_us(s['p50_c1_us']):>10}{s['errors']:>8}")
     print()
     for d in (t for t in summary if t in DOORMAN_TARGETS):
@@ -565,13 +568,13 @@ def main():
         for name in (t for t in targets if t in DOORMAN_TARGETS):
             def start_one(name=name):
                 nonlocal user_ready, doorman_pid, redis_port
-                if DOORMAN_TARGETS[name] == "redis" and redis_port is None:
+                if DOORMAN_TARGETS[name][0] == "redis" and redis_port is None:
                     port = free_port()
                     start_redis(procs, tmp, port)
                     redis_port = port
                 port = free_port()
                 proc, tokens[name] = start_doorman(procs, build, tmp, name, port, upstream_port, db_path, secret,
-                                                   DOORMAN_TARGETS[name], redis_port, user_ready)
+                                                   redis_port, user_ready)
                 user_ready = True
                 check_target(name, port, tokens[name], True)
                 ports[name] = port

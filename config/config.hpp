@@ -25,6 +25,7 @@ struct ServerConfig {
   int header_timeout_seconds = 10;
   int idle_timeout_seconds = 60;
   bool access_log = true;
+  int busy_poll_us = 0;  // 0 = workers sleep as soon as they have nothing to do
   std::optional<TlsConfig> tls;
 };
 

@@ -86,6 +86,7 @@ void load_server(MapCursor m, ServerConfig& s) {
   m.get_int("header_timeout_seconds", s.header_timeout_seconds, 1);
   m.get_int("idle_timeout_seconds", s.idle_timeout_seconds, 1);
   m.get_bool("access_log", s.access_log);
+  m.get_int("busy_poll_us", s.busy_poll_us, 0, 10000);
   if (m.has("tls")) {
     const int line = m.key_line("tls");
     MapCursor tls = sub_map(m, "tls");

@@ -152,6 +152,7 @@ std::string render_effective_config(const Config& c) {
   kv(out, "header_timeout_seconds", c.server.header_timeout_seconds);
   kv(out, "idle_timeout_seconds", c.server.idle_timeout_seconds);
   kv(out, "access_log", c.server.access_log);
+  kv(out, "busy_poll_us", c.server.busy_poll_us);
   if (c.server.tls) {
     out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
     kv(out, "cert_file", c.server.tls->cert_file);

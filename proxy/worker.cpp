@@ -15,6 +15,7 @@
 
 #include "proxy/blocking_pool.hpp"
 #include "proxy/client_session.hpp"
+#include "proxy/event_loop.hpp"
 #include "proxy/heap_reserve.hpp"
 #include "proxy/listen_address.hpp"
 
@@ -98,7 +99,7 @@ void Worker::start() {
   thread_ = std::thread([this] {
     reserve_thread_heap();
     try {
-      context_.run();
+      run_event_loop(context_, std::chrono::microseconds(runtime_->config->server.busy_poll_us));
     } catch (const std::exception& e) {
       std::cerr << "doorman: worker " << index_ << " stopped: " << e.what() << std::endl;
     }

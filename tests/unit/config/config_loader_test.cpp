@@ -97,6 +97,7 @@ TEST_CASE("a minimal config loads with every default") {
   CHECK(c.server.max_header_bytes == 16384);
   CHECK(c.server.max_body_bytes == 1048576);
   CHECK(c.server.access_log);
+  CHECK(c.server.busy_poll_us == 0);
   CHECK_FALSE(c.server.tls);
   CHECK(c.upstream.host == "127.0.0.1");
   CHECK(c.upstream.port == 8080);
@@ -132,6 +133,7 @@ TEST_CASE("every section's values are read") {
       "  header_timeout_seconds: 5\n"
       "  idle_timeout_seconds: 7\n"
       "  access_log: false\n"
+      "  busy_poll_us: 50\n"
       "upstream: {url: \"http://app.internal/\", connect_timeout_ms: 10, response_timeout_seconds: 2, "
       "max_idle_per_worker: 0}\n"
       "database: {url: \"sqlite+aiosqlite:////data/users.db\", pool_size: 2}\n"
@@ -182,6 +184,7 @@ TEST_CASE("every section's values are read") {
   CHECK(c.server.header_timeout_seconds == 5);
   CHECK(c.server.idle_timeout_seconds == 7);
   CHECK_FALSE(c.server.access_log);
+  CHECK(c.server.busy_poll_us == 50);
   CHECK(c.upstream.host == "app.internal");
   CHECK(c.upstream.port == 80);
   CHECK(c.upstream.connect_timeout_ms == 10);
@@ -214,12 +217,12 @@ TEST_CASE("every section's values are read") {
   CHECK(c.access.unauthenticated.redirect == std::optional<std::string>("/login?next={path}"));
   REQUIRE(c.access.rules.size() == 3);
   CHECK(c.access.rules[0].kind == MatchKind::path);
-  CHECK(c.access.rules[0].line == 37);
+  CHECK(c.access.rules[0].line == 38);
   CHECK(c.access.rules[1].kind == MatchKind::prefix);
   CHECK(c.access.rules[1].methods == std::vector<std::string>{"GET", "POST"});
   CHECK(c.access.rules[1].ignore_case);
   CHECK(c.access.rules[1].access == AccessLevel::verified);
-  CHECK(c.access.rules[1].line == 38);
+  CHECK(c.access.rules[1].line == 39);
   CHECK(c.access.rules[2].kind == MatchKind::regex);
   CHECK(c.access.rules[2].pattern == "^/x/[0-9]+$");
   CHECK(c.identity_headers.verified == "X-Ver");
@@ -301,6 +304,12 @@ TEST_CASE("bad values") {
   check_one_error(load(minimal("upstream: {connect_timeout_ms: 0}\n")), "upstream.connect_timeout_ms", 7,
                   "must be >= 1");
   check_one_error(load(minimal("server: {workers: 99999999999999999999}\n")), "server.workers", 7, "between");
+  check_one_error(load(minimal("server: {busy_poll_us: -1}\n")), "server.busy_poll_us", 7,
+                  "between 0 and 10000");
+  check_one_error(load(minimal("server: {busy_poll_us: 20000}\n")), "server.busy_poll_us", 7,
+                  "between 0 and 10000");
+  check_one_error(load(minimal("server: {busy_poll_us: 1.5}\n")), "server.busy_poll_us", 7,
+                  "expected an integer");
   check_one_error(load(minimal("server: {listen: \"0.0.0.0\"}\n")), "server.listen", 7, "host:port");
   check_one_error(load(minimal("server: {listen: \"0.0.0.0:70000\"}\n")), "server.listen", 7, "1..65535");
   check_one_error(load(minimal("server: {admin_listen: \"0.0.0.0:8000\"}\n")), "server.admin_listen", 7,
