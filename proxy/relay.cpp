@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <span>
+#include <tuple>
 
 namespace doorman::proxy {
 
@@ -129,13 +130,28 @@ template bool read_header_now<true>(asio::ip::tcp::socket&, boost::beast::flat_b
 template bool read_header_now<false>(asio::ip::tcp::socket&, boost::beast::flat_buffer&, BodyParser<false>&,
                                      error_code&);
 
+namespace {
+
+// Feeds `parser` until it makes progress (or, with `until_header`, until its header
+// is done), reading as Beast's read_some does. One coroutine: the read is awaited
+// here, not through read_some.
 template <bool isRequest>
-asio::awaitable<error_code> read_message_some(asio::ip::tcp::socket& from, boost::beast::flat_buffer& buffer,
-                                              BodyParser<isRequest>& parser) {
+asio::awaitable<error_code> read_message(asio::ip::tcp::socket& from, boost::beast::flat_buffer& buffer,
+                                         BodyParser<isRequest>& parser, bool until_header) {
+  constexpr ShortRead short_read = kShortRead<isRequest>;
   error_code ec;
-  if (parse_buffered(parser, buffer, ec)) co_return ec;
   for (;;) {
-    const ReadSome read = co_await read_some(from, buffer, kShortRead<isRequest>);
+    if (until_header && parser.is_header_done()) co_return error_code{};
+    if (parse_buffered(parser, buffer, ec)) {
+      if (ec || !until_header) co_return ec;
+      continue;
+    }
+    ReadSome read;
+    asio::mutable_buffer space;
+    if (!read_some_now(from, buffer, short_read, read, space)) {
+      std::tie(read.ec, read.bytes) = co_await from.async_read_some(space, nothrow);
+      read_some_done(from, buffer, short_read, space.size(), read);
+    }
     if (read.ec == asio::error::eof) {
       // As Beast: the end before any byte is the end of the stream; after some, the
       // parser decides (a body read to the end completes, anything else is cut).
@@ -144,8 +160,15 @@ asio::awaitable<error_code> read_message_some(asio::ip::tcp::socket& from, boost
       co_return ec;
     }
     if (read.ec) co_return read.ec;
-    if (parse_buffered(parser, buffer, ec)) co_return ec;
   }
+}
+
+}  // namespace
+
+template <bool isRequest>
+asio::awaitable<error_code> read_message_some(asio::ip::tcp::socket& from, boost::beast::flat_buffer& buffer,
+                                              BodyParser<isRequest>& parser) {
+  return read_message(from, buffer, parser, false);
 }
 
 template asio::awaitable<error_code> read_message_some<true>(asio::ip::tcp::socket&,
@@ -156,10 +179,7 @@ template asio::awaitable<error_code> read_message_some<false>(asio::ip::tcp::soc
 template <bool isRequest>
 asio::awaitable<error_code> read_header(asio::ip::tcp::socket& from, boost::beast::flat_buffer& buffer,
                                         BodyParser<isRequest>& parser) {
-  while (!parser.is_header_done()) {
-    if (const error_code ec = co_await read_message_some(from, buffer, parser)) co_return ec;
-  }
-  co_return error_code{};
+  return read_message(from, buffer, parser, true);
 }
 
 template asio::awaitable<error_code> read_header<true>(asio::ip::tcp::socket&, boost::beast::flat_buffer&,

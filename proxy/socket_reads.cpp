@@ -11,6 +11,7 @@
 #include <boost/version.hpp>
 
 #include <cerrno>
+#include <tuple>
 #include <type_traits>
 
 namespace doorman::proxy {
@@ -115,23 +116,42 @@ std::size_t read_now(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& b
   }
 }
 
-asio::awaitable<ReadSome> read_some(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
-                                    ShortRead short_read) {
+bool read_some_now(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer, ShortRead short_read,
+                   ReadSome& result, asio::mutable_buffer& space) {
+  result = ReadSome{};
   if (drained_marks_supported()) {
     // Try what Asio would try, but here, so that an empty socket gets marked.
-    ReadSome now;
-    now.bytes = read_now(socket, buffer, now.ec, short_read);
-    if (now.bytes != 0 || now.ec) co_return now;
+    result.bytes = read_now(socket, buffer, result.ec, short_read);
+    if (result.bytes != 0 || result.ec) return true;
   }
   const std::size_t size = boost::beast::read_size(buffer, kReadLimit);
-  if (size == 0) co_return ReadSome{boost::beast::http::error::buffer_overflow, 0};
-  // Marked drained, Asio queues this read until epoll reports the socket, and runs
-  // its completion straight from that event, before the reactor looks again: a mark
-  // set below cannot hide a report that came in between.
-  auto [ec, n] = co_await socket.async_read_some(buffer.prepare(size), nothrow);
-  buffer.commit(n);
-  if (!ec && n != 0 && n < size && short_read == ShortRead::mark_drained) mark_drained(socket);
-  co_return ReadSome{ec, n};
+  if (size == 0) {
+    result.ec = boost::beast::http::error::buffer_overflow;
+    return true;
+  }
+  space = buffer.prepare(size);
+  return false;
+}
+
+void read_some_done(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer, ShortRead short_read,
+                    std::size_t asked, const ReadSome& result) {
+  buffer.commit(result.bytes);
+  // Marked drained, Asio queued the read until epoll reported the socket, and ran
+  // its completion straight from that event, before the reactor looked again: a
+  // mark set here cannot hide a report that came in between.
+  if (!result.ec && result.bytes != 0 && result.bytes < asked && short_read == ShortRead::mark_drained) {
+    mark_drained(socket);
+  }
+}
+
+asio::awaitable<ReadSome> read_some(asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
+                                    ShortRead short_read) {
+  ReadSome result;
+  asio::mutable_buffer space;
+  if (read_some_now(socket, buffer, short_read, result, space)) co_return result;
+  std::tie(result.ec, result.bytes) = co_await socket.async_read_some(space, nothrow);
+  read_some_done(socket, buffer, short_read, space.size(), result);
+  co_return result;
 }
 
 }  // namespace doorman::proxy
