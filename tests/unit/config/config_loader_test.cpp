@@ -304,12 +304,12 @@ TEST_CASE("bad values") {
   check_one_error(load(minimal("upstream: {connect_timeout_ms: 0}\n")), "upstream.connect_timeout_ms", 7,
                   "must be >= 1");
   check_one_error(load(minimal("server: {workers: 99999999999999999999}\n")), "server.workers", 7, "between");
-  check_one_error(load(minimal("server: {busy_poll_us: -1}\n")), "server.busy_poll_us", 7,
-                  "between 0 and 10000");
-  check_one_error(load(minimal("server: {busy_poll_us: 20000}\n")), "server.busy_poll_us", 7,
-                  "between 0 and 10000");
-  check_one_error(load(minimal("server: {busy_poll_us: 1.5}\n")), "server.busy_poll_us", 7,
-                  "expected an integer");
+  for (const auto& [value, message] :
+       {std::pair{"-1", "between 0 and 10000"}, std::pair{"20000", "between 0 and 10000"},
+        std::pair{"1.5", "expected an integer"}}) {
+    check_one_error(load(minimal(std::string("server: {busy_poll_us: ") + value + "}\n")),
+                    "server.busy_poll_us", 7, message);
+  }
   check_one_error(load(minimal("server: {listen: \"0.0.0.0\"}\n")), "server.listen", 7, "host:port");
   check_one_error(load(minimal("server: {listen: \"0.0.0.0:70000\"}\n")), "server.listen", 7, "1..65535");
   check_one_error(load(minimal("server: {admin_listen: \"0.0.0.0:8000\"}\n")), "server.admin_listen", 7,

@@ -2,6 +2,8 @@
 // path against what relay_body would have sent. Real loopback sockets.
 #include "proxy/relay.hpp"
 
+#include "proxy/loopback_pair.hpp"
+
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -16,15 +18,9 @@ using namespace doorman::proxy;
 
 namespace {
 
-struct SocketPair {
-  boost::asio::io_context context;
-  tcp::socket a{context};
-  tcp::socket b{context};
-  SocketPair() {
-    tcp::acceptor acceptor(context, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-    a.connect(acceptor.local_endpoint());
-    acceptor.accept(b);
-  }
+struct SocketPair : LoopbackPair {
+  tcp::socket& a = connected;
+  tcp::socket& b = accepted;
   std::string read_b(std::size_t n) {
     std::string out(n, '\0');
     boost::asio::read(b, boost::asio::buffer(out));

@@ -4,6 +4,8 @@
 // still gets every byte and the end. Real loopback sockets and a real io_context.
 #include "proxy/socket_reads.hpp"
 
+#include "proxy/loopback_pair.hpp"
+
 #include <doctest/doctest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -23,16 +25,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Connection {
-  boost::asio::io_context context;
-  tcp::socket peer{context};
-  tcp::socket socket{context};
+struct Connection : LoopbackPair {
+  tcp::socket& peer = connected;
+  tcp::socket& socket = accepted;
   boost::beast::flat_buffer buffer;
-  Connection() {
-    tcp::acceptor acceptor(context, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-    peer.connect(acceptor.local_endpoint());
-    acceptor.accept(socket);
-  }
   void peer_sends(const std::string& bytes) { boost::asio::write(peer, boost::asio::buffer(bytes)); }
   std::string buffered() const {
     const auto data = buffer.data();
@@ -50,6 +46,23 @@ struct Connection {
     keep_busy.cancel();
     context.poll();
     context.restart();
+  }
+  // A read on the still empty socket: it finds nothing and marks the socket drained.
+  void read_nothing_yet() {
+    boost::system::error_code ec;
+    CHECK(read_now(socket, buffer, ec, ShortRead::mark_drained) == 0);
+    CHECK_FALSE(ec);
+    REQUIRE(known_drained(socket));
+  }
+  // The peer sends `bytes` and its end; the reactor sees both; read_now takes the bytes.
+  std::size_t read_bytes_sent_with_the_end(const std::string& bytes, ShortRead short_read) {
+    peer_sends(bytes);
+    peer.shutdown(tcp::socket::shutdown_send);
+    let_reactor_run();
+    boost::system::error_code ec;
+    const std::size_t n = read_now(socket, buffer, ec, short_read);
+    CHECK_FALSE(ec);
+    return n;
   }
   // Runs read_some to completion, or gives up after `bound`.
   std::optional<ReadSome> read_some_within(std::chrono::milliseconds bound,
@@ -87,11 +100,7 @@ TEST_CASE("read_now takes what the socket holds, and marks it drained after a sh
 
 TEST_CASE("a client's short read leaves the socket unmarked: its end may have come with it") {
   Connection c;
-  c.peer_sends("GET / HTTP/1.1\r\n\r\n");
-  c.peer.shutdown(tcp::socket::shutdown_send);
-  c.let_reactor_run();
-  boost::system::error_code ec;
-  CHECK(read_now(c.socket, c.buffer, ec, ShortRead::keep_unmarked) == 18);
+  CHECK(c.read_bytes_sent_with_the_end("GET / HTTP/1.1\r\n\r\n", ShortRead::keep_unmarked) == 18);
   CHECK_FALSE(known_drained(c.socket));
   // The end was taken with the bytes and epoll says no more: only another read sees it.
   const auto read = c.read_some_within(2000ms, ShortRead::keep_unmarked);
@@ -109,8 +118,8 @@ TEST_CASE("read_now on an empty socket reads nothing, is no error, and marks it 
 
 TEST_CASE("a drained socket is not read again until the reactor reports new bytes") {
   Connection c;
+  c.read_nothing_yet();
   boost::system::error_code ec;
-  CHECK(read_now(c.socket, c.buffer, ec, ShortRead::mark_drained) == 0);
   c.peer_sends("abc");
   // Nothing ran the reactor: the mark stands and read_now does not ask the kernel.
   CHECK(read_now(c.socket, c.buffer, ec, ShortRead::mark_drained) == 0);
@@ -124,9 +133,7 @@ TEST_CASE("a drained socket is not read again until the reactor reports new byte
 
 TEST_CASE("read_some on a drained socket waits for the bytes, then marks the socket drained again") {
   Connection c;
-  boost::system::error_code ec;
-  CHECK(read_now(c.socket, c.buffer, ec, ShortRead::mark_drained) == 0);
-  REQUIRE(known_drained(c.socket));
+  c.read_nothing_yet();
   boost::asio::steady_timer later(c.context, 30ms);
   later.async_wait([&](auto) { c.peer_sends("hello"); });
   const auto read = c.read_some_within(2000ms);
@@ -139,8 +146,7 @@ TEST_CASE("read_some on a drained socket waits for the bytes, then marks the soc
 
 TEST_CASE("read_some gets bytes that arrived after the mark while no read was pending") {
   Connection c;
-  boost::system::error_code ec;
-  CHECK(read_now(c.socket, c.buffer, ec, ShortRead::mark_drained) == 0);
+  c.read_nothing_yet();
   c.peer_sends("late");
   c.let_reactor_run();  // the report is consumed here, before the read starts
   const auto read = c.read_some_within(2000ms);
@@ -151,8 +157,7 @@ TEST_CASE("read_some gets bytes that arrived after the mark while no read was pe
 
 TEST_CASE("read_some reports the peer's end on a drained socket") {
   Connection c;
-  boost::system::error_code ec;
-  CHECK(read_now(c.socket, c.buffer, ec, ShortRead::mark_drained) == 0);
+  c.read_nothing_yet();
   boost::asio::steady_timer later(c.context, 30ms);
   later.async_wait([&](auto) { c.peer.shutdown(tcp::socket::shutdown_send); });
   const auto read = c.read_some_within(2000ms);
@@ -163,12 +168,9 @@ TEST_CASE("read_some reports the peer's end on a drained socket") {
 
 TEST_CASE("an upstream end hidden by a short read shows once a request draws the reset") {
   Connection c;
-  c.peer_sends("HTTP/1.1 200 OK\r\n\r\n");
-  c.peer.shutdown(tcp::socket::shutdown_send);
-  c.let_reactor_run();
-  boost::system::error_code ec;
-  CHECK(read_now(c.socket, c.buffer, ec, ShortRead::mark_drained) == 19);
+  CHECK(c.read_bytes_sent_with_the_end("HTTP/1.1 200 OK\r\n\r\n", ShortRead::mark_drained) == 19);
   CHECK(known_drained(c.socket));
+  boost::system::error_code ec;
   // The upstream closes for good without reading; the next request draws a reset.
   c.peer.close();
   boost::asio::write(c.socket, boost::asio::buffer(std::string("GET / HTTP/1.1\r\n\r\n")), ec);
