@@ -64,6 +64,7 @@ void compare_server(Differ& d, const config::ServerConfig& a, const config::Serv
   d.field("server.header_timeout_seconds", a.header_timeout_seconds, b.header_timeout_seconds);
   d.field("server.idle_timeout_seconds", a.idle_timeout_seconds, b.idle_timeout_seconds);
   d.field("server.access_log", a.access_log, b.access_log);
+  d.field("server.busy_poll_us", a.busy_poll_us, b.busy_poll_us);
   d.optional("server.tls", a.tls, b.tls, [&d](const std::string& p, const auto& x, const auto& y) {
     d.field(p + ".cert_file", x.cert_file, y.cert_file);
     d.field(p + ".key_file", x.key_file, y.key_file);

@@ -54,8 +54,10 @@ TEST_CASE("other settings are reported by key path") {
   b.auth.backends[0].strategy.secret = "s2";
   b.hooks.emplace().url = "http://127.0.0.1:1/e";
   b.routes.register_ = false;
+  b.server.busy_poll_us = 50;
   const auto keys = restart_needed_changes(a, b);
-  CHECK(keys.size() == 5);
+  CHECK(keys.size() == 6);
+  CHECK(has(keys, "server.busy_poll_us"));
   CHECK(has(keys, "server.listen"));
   CHECK(has(keys, "secret"));
   CHECK(has(keys, "auth.backends[0].strategy.secret"));
