@@ -1,29 +1,12 @@
 // SQLAlchemy-style database URL parsing.
 #include "config/database_url.hpp"
-#include "config/hex.hpp"
+#include "config/percent_decode.hpp"
 
 #include <array>
 
 namespace doorman::config {
 
 namespace {
-
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_value(in[i + 1]);
-    const int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return true;
-}
 
 // libpq keyword values: quoted when they hold spaces, quotes or backslashes, or are empty.
 std::string pq_value(const std::string& value) {

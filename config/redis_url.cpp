@@ -4,27 +4,10 @@
 
 #include <charconv>
 
-#include "config/hex.hpp"
+#include "config/percent_decode.hpp"
 
 namespace doorman::config {
 namespace {
-
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_value(in[i + 1]);
-    const int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
 
 bool parse_int(std::string_view text, int min, int max, int& out) {
   if (text.empty()) return false;
