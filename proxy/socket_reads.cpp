@@ -55,14 +55,14 @@ struct SocketInternals : asio::ip::tcp::socket {
 
 bool marked(asio::ip::tcp::socket& socket) {
   const DescriptorState* state = SocketInternals::state_of(socket);
-  return state != nullptr && !(state->*try_speculative)[Reactor::read_op];
+  return state != nullptr && try_speculative != nullptr && !(state->*try_speculative)[Reactor::read_op];
 }
 
 // Only right after a read found the socket empty, before the worker's event loop
 // runs again: an event the reactor handles in between would otherwise be lost.
 void mark_drained(asio::ip::tcp::socket& socket) {
-  if (DescriptorState* state = SocketInternals::state_of(socket))
-    (state->*try_speculative)[Reactor::read_op] = false;
+  DescriptorState* state = SocketInternals::state_of(socket);
+  if (state != nullptr && try_speculative != nullptr) (state->*try_speculative)[Reactor::read_op] = false;
 }
 
 #else
