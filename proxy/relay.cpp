@@ -133,18 +133,20 @@ template bool read_header_now<false>(asio::ip::tcp::socket&, boost::beast::flat_
 namespace {
 
 // Feeds `parser` until it makes progress (or, with `until_header`, until its header
-// is done), reading as Beast's read_some does. One coroutine: the read is awaited
-// here, not through read_some.
+// is done), reading as Beast's read_some does. The part that needs no waiting is
+// read_header_now's (or one parse step); the wait is awaited here, not through
+// read_some, so a read costs one coroutine frame.
 template <bool isRequest>
 asio::awaitable<error_code> read_message(asio::ip::tcp::socket& from, boost::beast::flat_buffer& buffer,
                                          BodyParser<isRequest>& parser, bool until_header) {
   constexpr ShortRead short_read = kShortRead<isRequest>;
   error_code ec;
   for (;;) {
-    if (until_header && parser.is_header_done()) co_return error_code{};
-    if (parse_buffered(parser, buffer, ec)) {
-      if (ec || !until_header) co_return ec;
-      continue;
+    // What is buffered or already received first: read_header_now for a header.
+    if (until_header) {
+      if (read_header_now(from, buffer, parser, ec)) co_return ec;
+    } else if (parse_buffered(parser, buffer, ec)) {
+      co_return ec;
     }
     ReadSome read;
     asio::mutable_buffer space;
