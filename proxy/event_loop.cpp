@@ -1,6 +1,8 @@
 // A worker's event loop (see event_loop.hpp).
 #include "proxy/event_loop.hpp"
 
+#include <sched.h>
+
 namespace doorman::proxy {
 
 EventLoopStats run_event_loop(boost::asio::io_context& context, std::chrono::microseconds busy_poll) {
@@ -18,7 +20,10 @@ EventLoopStats run_event_loop(boost::asio::io_context& context, std::chrono::mic
       continue;
     }
     if (context.stopped()) break;  // out of work, as run() would end
-    if (Clock::now() - last_work < busy_poll) continue;
+    if (Clock::now() - last_work < busy_poll) {
+      sched_yield();  // whoever else is runnable here goes first (event_loop.hpp)
+      continue;
+    }
     ++stats.sleeps;
     if (context.run_one() == 0) break;
     last_work = Clock::now();

@@ -6,7 +6,10 @@
 // the upstream's answer, for the client's next request). Polling through short gaps
 // takes those wakeups off the request's latency, for the CPU time the polling
 // burns; the loop still sleeps once a gap outlasts the window, so an idle worker
-// costs nothing. This is HAProxy's `busy-polling` bounded in time.
+// costs nothing. This is HAProxy's `busy-polling` bounded in time. Each empty
+// poll yields the core: the threads that answer (the upstream, the clients) often
+// share it, and a poller that kept its time slices took their CPU time (18-25%
+// less throughput at 32 connections on 2 cores, before it yielded).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
