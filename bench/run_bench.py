@@ -435,7 +435,28 @@ def measure_login_storm(port, token, connections, duration, logins_in_flight=32)
     stop.set()
     for w in workers:
         w.join(timeout=35)
-    return {"quiet": quiet, "storm": stormy, "logins_per_s": logins[0] / (duration + 0.5)}
+    return {"quiet": quiet, "storm": stormy, "logins_per_s": logins[0] / (duration + 0.5),
+            "idle_burners": run_wrk_beside_idle_burners(port, token, connections, duration)}
+
+
+# One CPU-bound process per core at SCHED_IDLE, none of them doorman's: the control
+# for the login storm. What they do to proxied p99 is what this machine's scheduler
+# does to it with any background work, hash pool or not.
+IDLE_BURNER = ("import os\n"
+               "os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\n"
+               "while True:\n"
+               "    pass\n")
+
+
+def run_wrk_beside_idle_burners(port, token, connections, duration):
+    burners = [subprocess.Popen([sys.executable, "-c", IDLE_BURNER]) for _ in range(os.cpu_count() or 1)]
+    try:
+        time.sleep(0.5)
+        return run_wrk(port, token, connections, duration)
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
 
 
 # ---------------------------------------------------------------- report
@@ -503,6 +524,10 @@ def print_report(summary, memory, storm=None):
               f"{fmt_us(q['p99_us'])} quiet -> {fmt_us(st['p99_us'])} during the storm"
               f"{'' if ratio is None else f' ({ratio:.2f}x; target <= 2x)'}, "
               f"req/s {fmt_rps(q['rps'])} -> {fmt_rps(st['rps'])}")
+        ib = storm["idle_burners"]
+        control = (ib["p99_us"] / q["p99_us"]) if q["p99_us"] and ib["p99_us"] else None
+        print(f"control, no logins but a SCHED_IDLE CPU burner per core (not doorman): proxied p99 "
+              f"{fmt_us(ib['p99_us'])}{'' if control is None else f' ({control:.2f}x)'}, req/s {fmt_rps(ib['rps'])}")
 
 
 # ---------------------------------------------------------------- main
