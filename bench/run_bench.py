@@ -9,7 +9,9 @@ instances, a database token, a Redis token, and a JWT with busy polling. Every t
 bearer token style request; wrk runs against each in round-robin order so
 that a noisy neighbour hurts all targets alike. Prints req/s and latency per
 target and doorman's ratios to the others, plus doorman's idle RSS and its
-RSS growth while it streams a 100 MB upload.
+RSS growth while it streams a 100 MB upload, and its proxied p99 during a
+login storm, next to a control: the same load beside SCHED_IDLE CPU burners
+that are not doorman's.
 
 A benchmark reports: slow numbers never fail it. It exits 1 only if a target
 could not start or answered its first request wrongly. Every process it
