@@ -123,17 +123,22 @@ PasswordHasher::PasswordHasher(PasswordHasherParams params, HashRunner runner)
 }
 
 std::string PasswordHasher::hash(std::string_view password) const {
-  if (!runner_) return hash_here(password);
-  std::string hashed;
-  runner_([&] { hashed = hash_here(password); });
-  return hashed;
+  const HashJob job{HashJob::Kind::hash, password, {}};
+  return runner_ ? runner_(job).hash : hash_here(password);
 }
 
 PasswordCheck PasswordHasher::verify(std::string_view password, std::string_view stored_hash) const {
-  if (!runner_) return verify_here(password, stored_hash);
-  PasswordCheck check = PasswordCheck::wrong;
-  runner_([&] { check = verify_here(password, stored_hash); });
-  return check;
+  const HashJob job{HashJob::Kind::verify, password, stored_hash};
+  return runner_ ? runner_(job).check : verify_here(password, stored_hash);
+}
+
+HashReply PasswordHasher::compute(const HashJob& job) const {
+  HashReply reply;
+  if (job.kind == HashJob::Kind::hash)
+    reply.hash = hash_here(job.password);
+  else
+    reply.check = verify_here(job.password, job.stored_hash);
+  return reply;
 }
 
 std::string PasswordHasher::hash_here(std::string_view password) const {

@@ -22,10 +22,25 @@ struct PasswordHasherParams {
   std::size_t mem_limit_bytes = 64u << 20;  // 64 MiB (m=65536 KiB)
 };
 
-// Where the CPU-heavy part (Argon2, bcrypt) runs: `run(job)` calls job() on
-// some thread and returns once it has finished, rethrowing what it threw.
+// One piece of the CPU-heavy part (Argon2, bcrypt) and its answer: what a
+// HashRunner carries to wherever that work runs (a thread pool, a helper
+// process), so the job is plain data that can cross a process boundary.
+struct HashJob {
+  enum class Kind : char { hash = 'h', verify = 'v' };
+  Kind kind = Kind::hash;
+  std::string_view password;
+  std::string_view stored_hash;  // verify only
+};
+
+struct HashReply {
+  std::string hash;                            // Kind::hash
+  PasswordCheck check = PasswordCheck::wrong;  // Kind::verify
+};
+
+// Does `job` somewhere (PasswordHasher::compute() with the same parameters)
+// and returns once it has finished; throws when it could not be done.
 // Empty: on the calling thread.
-using HashRunner = std::function<void(const std::function<void()>& job)>;
+using HashRunner = std::function<HashReply(const HashJob& job)>;
 
 class PasswordHasher {
  public:
@@ -35,6 +50,8 @@ class PasswordHasher {
   PasswordCheck verify(std::string_view password, std::string_view stored_hash) const;
   // Runs a hash of `password` and discards it: the timing equaliser for unknown users.
   void burn(std::string_view password) const;
+  // Does `job` on the calling thread, whatever the runner: what a runner calls.
+  HashReply compute(const HashJob& job) const;
 
  private:
   std::string hash_here(std::string_view password) const;

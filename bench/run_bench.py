@@ -10,8 +10,8 @@ bearer token style request; wrk runs against each in round-robin order so
 that a noisy neighbour hurts all targets alike. Prints req/s and latency per
 target and doorman's ratios to the others, plus doorman's idle RSS and its
 RSS growth while it streams a 100 MB upload, and its proxied p99 during a
-login storm, next to a control: the same load beside SCHED_IDLE CPU burners
-that are not doorman's.
+login storm, next to a control: the same load beside CPU burners that are not
+doorman's, placed as its hash helper process is.
 
 A benchmark reports: slow numbers never fail it. It exits 1 only if a target
 could not start or answered its first request wrongly. Every process it
@@ -323,15 +323,34 @@ def check_target(name, port, token, expect_user):
             raise StartError(f"{name}: a forged token answered {status}, not 401/403")
 
 
-def vm_rss_kib(pid):
+def status_kib(pid, field):
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def vm_rss_kib(pid):
+    return status_kib(pid, "VmRSS")
+
+
+def hash_helper_pid(doorman_pid):
+    """doorman's password hashing child (`doorman-hash`), or None."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                name, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        if int(rest.split()[1]) == doorman_pid and name.endswith("(doorman-hash"):
+            return int(entry)
+    return None
 
 
 def measure_upload(pid, port, token):
@@ -441,17 +460,25 @@ def measure_login_storm(port, token, connections, duration, logins_in_flight=32)
             "idle_burners": run_wrk_beside_idle_burners(port, token, connections, duration)}
 
 
-# One CPU-bound process per core at SCHED_IDLE, none of them doorman's: the control
-# for the login storm. What they do to proxied p99 is what this machine's scheduler
-# does to it with any background work, hash pool or not.
+# The control for the login storm: one CPU-bound process per core, none of them
+# doorman's, placed as doorman's hash helper places itself (proxy/hash_helper.hpp):
+# a session of its own, its autogroup at nice 19, SCHED_IDLE. What they do to
+# proxied p99 is what this machine's scheduler does to it with background work
+# arranged that way: the storm cannot do better with hashes running.
 IDLE_BURNER = ("import os\n"
+               "try:\n"
+               "    with open('/proc/self/autogroup', 'w') as f:\n"
+               "        f.write('19')\n"
+               "except OSError:\n"
+               "    pass\n"
                "os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\n"
                "while True:\n"
                "    pass\n")
 
 
 def run_wrk_beside_idle_burners(port, token, connections, duration):
-    burners = [subprocess.Popen([sys.executable, "-c", IDLE_BURNER]) for _ in range(os.cpu_count() or 1)]
+    burners = [subprocess.Popen([sys.executable, "-c", IDLE_BURNER], start_new_session=True)
+               for _ in range(os.cpu_count() or 1)]
     try:
         time.sleep(0.5)
         return run_wrk(port, token, connections, duration)
@@ -516,6 +543,10 @@ def print_report(summary, memory, storm=None):
         print("note: non-zero errors (non-2xx answers or socket errors) make that target's numbers suspect")
     if memory:
         print(f"doorman idle RSS: {memory['idle_kib'] / 1024:.1f} MiB")
+        if "hash_helper_kib" in memory:
+            print(f"its hash helper process, idle: RSS {memory['hash_helper_kib'] / 1024:.1f} MiB, of which "
+                  f"{memory['hash_helper_anon_kib'] / 1024:.1f} MiB its own (anonymous; the rest is the "
+                  f"binary's pages, shared with doorman)")
         print(f"doorman RSS during a {UPLOAD_BYTES // 1_000_000} MB streamed upload: peak "
               f"{memory['peak_kib'] / 1024:.1f} MiB (+{(memory['peak_kib'] - memory['idle_kib']) / 1024:.1f} MiB), "
               f"{memory['mb_per_s']:.0f} MB/s{'' if memory['ok'] else ' (upload FAILED)'}")
@@ -528,7 +559,7 @@ def print_report(summary, memory, storm=None):
               f"req/s {fmt_rps(q['rps'])} -> {fmt_rps(st['rps'])}")
         ib = storm["idle_burners"]
         control = (ib["p99_us"] / q["p99_us"]) if q["p99_us"] and ib["p99_us"] else None
-        print(f"control, no logins but a SCHED_IDLE CPU burner per core (not doorman): proxied p99 "
+        print(f"control, no logins but a CPU burner per core placed as the hash helper is: proxied p99 "
               f"{fmt_us(ib['p99_us'])}{'' if control is None else f' ({control:.2f}x)'}, req/s {fmt_rps(ib['rps'])}")
 
 
@@ -634,6 +665,10 @@ def main():
             # Before the load runs, so "idle" is the RSS of a fresh process.
             idle, peak, rate, ok = measure_upload(doorman_pid, ports["doorman"], tokens["doorman"])
             memory = {"idle_kib": idle, "peak_kib": peak, "mb_per_s": rate, "ok": ok}
+            helper = hash_helper_pid(doorman_pid)
+            if helper:
+                memory["hash_helper_kib"] = vm_rss_kib(helper)
+                memory["hash_helper_anon_kib"] = status_kib(helper, "RssAnon")
 
         total = len(order) * args.rounds * 2 * args.duration
         log(f"targets {', '.join(order)}: {args.rounds} round(s) of {args.duration} s runs, about {total} s")

@@ -1,7 +1,7 @@
 // Bounded thread pools for blocking work (SOCI, blocking Redis calls, waiting
 // for a password hash): workers never block; a coroutine hands a call to a
-// pool and resumes on its own worker when done. The hashing itself runs on
-// the HashPool (hash_pool.hpp).
+// pool and resumes on its own worker when done. The hashing itself runs in
+// the hash helper process (hash_helper.hpp).
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>

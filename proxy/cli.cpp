@@ -1,6 +1,8 @@
-// The doorman command line: serve, check-config, migrate, users create|list|set, version.
+// The doorman command line: serve, check-config, migrate, users create|list|set, version,
+// and hash-helper, which only `serve` starts (hash_helper.hpp).
 #include "proxy/cli.hpp"
 
+#include <charconv>
 #include <exception>
 #include <map>
 #include <optional>
@@ -13,6 +15,7 @@
 #include "authcore/user.hpp"
 #include "authcore/uuid.hpp"
 #include "config/config_loader.hpp"
+#include "proxy/hash_helper_process.hpp"
 #include "proxy/invalidation_bus.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/server.hpp"
@@ -200,6 +203,20 @@ int cmd_users_set(const config::Config& config, const std::map<std::string, std:
   return exit_ok;
 }
 
+// Internal: the helper process `serve` starts for password hashing (hash_helper.hpp).
+int cmd_hash_helper(const std::map<std::string, std::string>& options) {
+  const auto number = [&](const std::string& name) {
+    const std::string& text = required(options, name);
+    unsigned long long value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) throw UsageError{name + " takes a number"};
+    return value;
+  };
+  const authcore::PasswordHasherParams params{number("--ops-limit"),
+                                              static_cast<std::size_t>(number("--mem-limit"))};
+  return run_hash_helper(params, static_cast<pid_t>(number("--parent")));
+}
+
 int dispatch(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err) {
   if (args.empty()) throw UsageError{"missing command"};
   const std::string& command = args[0];
@@ -212,6 +229,8 @@ int dispatch(const std::vector<std::string>& args, std::istream& in, std::ostrea
     out << usage_text;
     return exit_ok;
   }
+  if (command == "hash-helper")
+    return cmd_hash_helper(parse_options(args, 1, {{"--ops-limit", "--mem-limit", "--parent"}, {}}));
   const OptionSpec config_only{{"--config"}, {}};
   if (command == "--config") return cmd_serve(required(parse_options(args, 0, config_only), "--config"), err);
   if (command == "serve") return cmd_serve(required(parse_options(args, 1, config_only), "--config"), err);

@@ -2,26 +2,13 @@
 // caller gets the job's exception; threads lower their own scheduling policy.
 #include "proxy/hash_pool.hpp"
 
-#include <sched.h>
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <future>
 #include <utility>
 
+#include "proxy/idle_priority.hpp"
+
 namespace doorman::proxy {
-namespace {
-
-// SCHED_IDLE for the calling thread (any thread may lower its own policy);
-// where that is refused, the lowest niceness. False when SCHED_IDLE was refused.
-bool lower_this_thread() {
-  sched_param param{};
-  if (sched_setscheduler(0, SCHED_IDLE, &param) == 0) return true;
-  (void)setpriority(PRIO_PROCESS, 0, 19);
-  return false;
-}
-
-}  // namespace
 
 HashPool::HashPool(std::size_t threads) {
   threads = std::max<std::size_t>(1, threads);
@@ -30,7 +17,7 @@ HashPool::HashPool(std::size_t threads) {
   for (std::size_t i = 0; i < threads; ++i) {
     std::promise<bool>* report = i == 0 ? &first_policy : nullptr;
     threads_.emplace_back([this, report] {
-      const bool idle = lower_this_thread();
+      const bool idle = lower_this_thread_to_idle();
       if (report != nullptr) report->set_value(idle);
       serve();
     });

@@ -1,10 +1,12 @@
-// HashPool: the threads Argon2 and bcrypt run on (DESIGN.md §3: a login storm
-// must not raise the latency of proxied requests). They are SCHED_IDLE: they
-// run on CPU time nothing else wants, and a worker that wakes takes their CPU
-// at once, where at nice +10 a hash still held a core for several ms while a
-// worker waited. They touch nothing the request path locks (no database, no
-// cache, no worker's event loop): a starved hash thread can delay only the
-// login that waits for it. Under full saturation logins wait for idle CPU.
+// HashPool: in-process threads for Argon2 and bcrypt, used only when the hash
+// helper process (hash_helper.hpp) cannot start. They are SCHED_IDLE: inside
+// doorman's scheduling group they run on CPU time nothing else there wants,
+// and a worker that wakes takes their CPU at once (at nice +10 a hash still
+// held a core for several ms while a worker waited). Other processes (clients,
+// the upstream) are not protected the same way: see hash_helper.hpp. They
+// touch nothing the request path locks (no database, no cache, no worker's
+// event loop): a starved hash thread can delay only the login that waits for
+// it. Under full saturation logins wait for idle CPU.
 #pragma once
 
 #include <condition_variable>

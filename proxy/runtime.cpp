@@ -2,6 +2,7 @@
 #include "proxy/runtime.hpp"
 
 #include <chrono>
+#include <iostream>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
@@ -22,6 +23,28 @@ void add_redis(std::vector<authcore::RedisEndpoint>& endpoints, authcore::RedisE
     if (same_redis(known, endpoint)) return;
   }
   endpoints.push_back(std::move(endpoint));
+}
+
+// Password hashing in the hash helper process (hash_helper.hpp); where it
+// cannot start, on in-process SCHED_IDLE threads, one per auth API thread, so
+// every login in progress hashes at once when CPU is idle.
+std::shared_ptr<const authcore::PasswordHasher> build_hasher(Runtime& runtime, std::size_t auth_api_threads) {
+  const authcore::PasswordHasherParams params;
+  try {
+    runtime.hash_helper = std::make_shared<HashHelper>("/proc/self/exe", params);
+    return std::make_shared<const authcore::PasswordHasher>(
+        params, [helper = runtime.hash_helper](const authcore::HashJob& job) { return helper->run(job); });
+  } catch (const std::runtime_error& e) {
+    std::cerr << "doorman: " << e.what() << "; hashing passwords on threads of this process\n";
+  }
+  runtime.hash_pool = std::make_shared<HashPool>(auth_api_threads);
+  return std::make_shared<const authcore::PasswordHasher>(
+      params,
+      [pool = runtime.hash_pool, local = authcore::PasswordHasher(params)](const authcore::HashJob& job) {
+        authcore::HashReply reply;
+        pool->run([&] { reply = local.compute(job); });
+        return reply;
+      });
 }
 
 }  // namespace
@@ -65,11 +88,7 @@ std::shared_ptr<Runtime> build_runtime(config::ConfigPtr config) {
     if (auto endpoint = invalidation_endpoint(*config))
       add_redis(runtime->redis_endpoints, std::move(*endpoint));
   }
-  // One hash thread per auth API thread: every login in progress hashes at once when CPU is idle.
-  runtime->hash_pool = std::make_shared<HashPool>(pool_sizes(*config).auth_api);
-  runtime->hasher = std::make_shared<const authcore::PasswordHasher>(
-      authcore::PasswordHasherParams{},
-      [pool = runtime->hash_pool](const std::function<void()>& job) { pool->run(job); });
+  runtime->hasher = build_hasher(*runtime, pool_sizes(*config).auth_api);
   routes::EventSink events;
   if (config->hooks) {
     runtime->hooks = std::make_shared<HookDispatcher>(*config->hooks);

@@ -13,6 +13,7 @@
 #include "authcore/user_store.hpp"
 #include "config/config.hpp"
 #include "proxy/access_policy.hpp"
+#include "proxy/hash_helper.hpp"
 #include "proxy/hash_pool.hpp"
 #include "proxy/hook_dispatcher.hpp"
 #include "proxy/identity_headers.hpp"
@@ -28,8 +29,9 @@ struct Runtime {
   std::shared_ptr<authcore::UserCache> cache;
   std::shared_ptr<authcore::TokenCache> tokens;  // database and Redis tokens; same TTL as `cache`
   std::shared_ptr<authcore::Authenticator> authenticator;
-  std::shared_ptr<const authcore::PasswordHasher> hasher;  // hashes on `hash_pool`
-  std::shared_ptr<HashPool> hash_pool;
+  std::shared_ptr<const authcore::PasswordHasher> hasher;  // hashes in `hash_helper`, else on `hash_pool`
+  std::shared_ptr<HashHelper> hash_helper;                 // null when the helper could not start
+  std::shared_ptr<HashPool> hash_pool;                     // null when the helper runs
   std::shared_ptr<routes::AuthApi> auth_api;
   // Access and header policies: replaced as a whole on SIGHUP (policy_snapshot.hpp).
   std::shared_ptr<PolicyStore> policies;

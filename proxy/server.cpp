@@ -91,8 +91,8 @@ int serve(std::shared_ptr<Runtime> runtime) {
   for (const auto& backend : config.auth.backends) backend_names.push_back(backend.name);
   metrics().set_backend_names(std::move(backend_names));
 
-  // Argon2 and bcrypt run on the runtime's SCHED_IDLE hash pool: a login storm
-  // slows logins, not proxied requests (hash_pool.hpp). The auth API and the
+  // Argon2 and bcrypt run in the runtime's hash helper process: a login storm
+  // slows logins, not proxied requests (hash_helper.hpp). The auth API and the
   // proxied path's lookups each have their own pool and database sessions.
   keep_freed_heap_memory();
   const PoolSizes sizes = pool_sizes(config);

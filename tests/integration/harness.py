@@ -863,6 +863,19 @@ class setup_guard:
         return False
 
 
+def proc_stat_fields(pid):
+    """/proc/PID/stat after the command name: fields[0] is stat(5)'s field 3 (state)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system) the process has used so far."""
+    fields = proc_stat_fields(pid)
+    # utime and stime, fields 14 and 15 of stat(5)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def uuid_like(s):
     import uuid
     try:

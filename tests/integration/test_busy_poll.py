@@ -6,7 +6,6 @@ no CPU (the polling stops once a gap outlasts the window), and SIGTERM still
 drains and exits 0. (Latency itself is measured in bench/, not asserted.)
 """
 
-import os
 import signal
 import threading
 import time
@@ -17,13 +16,6 @@ CONFIG = {
     "server": {"workers": 2, "busy_poll_us": 500},
     "access": {"default": "anonymous"},
 }
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # utime and stime, fields 14 and 15 of stat(5); the split dropped the first two
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class BusyPollTest(h.DoormanTestCase):
@@ -46,9 +38,9 @@ class BusyPollTest(h.DoormanTestCase):
             self.assertEqual(h.get(self.stack.port, "/warm/%d" % i).status, 200)
         time.sleep(0.3)
         pid = self.stack.doorman.proc.pid
-        before = cpu_seconds(pid)
+        before = h.cpu_seconds(pid)
         time.sleep(2.0)
-        used = cpu_seconds(pid) - before
+        used = h.cpu_seconds(pid) - before
         # Two workers polling without end would use about 4 s of CPU here.
         self.assertLess(used, 0.5, "an idle doorman used %.2f s of CPU in 2 s" % used)
 

@@ -3,10 +3,10 @@
 #include "authcore/password.hpp"
 
 #include <atomic>
-#include <exception>
-#include <functional>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -129,33 +129,45 @@ TEST_CASE("parameters below libsodium's minimum are refused at construction") {
   CHECK_THROWS_AS(PasswordHasher({1, 1024}), std::invalid_argument);
 }
 
-TEST_CASE("with a runner, hashing and verifying run through it; results and exceptions come back") {
-  std::atomic<int> runs{0};
+TEST_CASE(
+    "with a runner, hashing and verifying run through it as plain jobs; results and exceptions come back") {
+  const PasswordHasherParams params{1, 8u << 10};
+  const PasswordHasher worker(params);  // what the runner's other side computes with
+  std::vector<HashJob::Kind> kinds;
   std::thread::id caller = std::this_thread::get_id();
   std::atomic<bool> elsewhere{true};
-  const HashRunner runner = [&](const std::function<void()>& job) {
-    ++runs;
-    std::exception_ptr failure;
+  const HashRunner runner = [&](const HashJob& job) {
+    kinds.push_back(job.kind);
+    // The job crosses as data: copy what it names, as a helper process would receive it.
+    const std::string password(job.password), stored(job.stored_hash);
+    HashReply reply;
     std::thread([&] {
       if (std::this_thread::get_id() == caller) elsewhere = false;
-      try {
-        job();
-      } catch (...) {
-        failure = std::current_exception();
-      }
+      reply = worker.compute(HashJob{job.kind, password, stored});
     }).join();
-    if (failure) std::rethrow_exception(failure);
+    return reply;
   };
-  const PasswordHasher hasher(PasswordHasherParams{1, 8u << 10}, runner);
+  const PasswordHasher hasher(params, runner);
   const std::string hashed = hasher.hash("correct horse");
   CHECK(hashed.starts_with("$argon2id$"));
   CHECK(hasher.verify("correct horse", hashed) == PasswordCheck::ok);
   CHECK(hasher.verify("wrong", hashed) == PasswordCheck::wrong);
+  CHECK(hasher.verify("correct horse", "not a hash") == PasswordCheck::unknown_format);
   hasher.burn("anything");
-  CHECK(runs == 4);
+  CHECK(kinds == std::vector{HashJob::Kind::hash, HashJob::Kind::verify, HashJob::Kind::verify,
+                             HashJob::Kind::verify, HashJob::Kind::hash});
   CHECK(elsewhere);
 
-  const HashRunner failing = [](const std::function<void()>&) { throw std::runtime_error("pool gone"); };
-  const PasswordHasher broken(PasswordHasherParams{1, 8u << 10}, failing);
+  const HashRunner failing = [](const HashJob&) -> HashReply { throw std::runtime_error("pool gone"); };
+  const PasswordHasher broken(params, failing);
   CHECK_THROWS_AS(broken.hash("x"), std::runtime_error);
+  CHECK_THROWS_AS(broken.verify("x", hashed), std::runtime_error);
+}
+
+TEST_CASE("compute() does a job on the calling thread, as hash() and verify() would") {
+  const PasswordHasher hasher(PasswordHasherParams{1, 8u << 10});
+  const HashReply hashed = hasher.compute(HashJob{HashJob::Kind::hash, "pw", {}});
+  CHECK(hashed.hash.starts_with("$argon2id$v=19$m=8,t=1,p=1$"));
+  CHECK(hasher.compute(HashJob{HashJob::Kind::verify, "pw", hashed.hash}).check == PasswordCheck::ok);
+  CHECK(hasher.compute(HashJob{HashJob::Kind::verify, "px", hashed.hash}).check == PasswordCheck::wrong);
 }
