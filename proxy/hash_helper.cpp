@@ -100,6 +100,9 @@ HashHelper::Process HashHelper::spawn() const {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, theirs.get(), helper_control_fd);
+  // Nothing else: Asio's sockets are not close-on-exec, and a helper started
+  // again later would hold doorman's listeners and connections open.
+  posix_spawn_file_actions_addclosefrom_np(&actions, helper_control_fd + 1);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   // Its own session (so its own autogroup), no blocked signals, and default

@@ -86,7 +86,12 @@ class HashHelperTest(h.DoormanTestCase):
         self.register_user(self.stack.port, email, "respawn-password-1")
         first = self.helper()
         os.kill(first, signal.SIGKILL)
-        self.assertTrue(h.login_bearer(self.stack.port, email, "respawn-password-1"))
+        # Started again while doorman has listeners and connections open: it must hold none of
+        # them, or a connection doorman closes would stay open.
+        with h.Conn(self.stack.port) as idle:
+            self.assertEqual(h.get(self.stack.port, "/public/before", conn=idle).status, 200)
+            self.assertTrue(h.login_bearer(self.stack.port, email, "respawn-password-1"))
+            self.assertEqual(sorted(os.listdir("/proc/%d/fd" % self.helper()), key=int), ["0", "1", "2", "3"])
         self.assertTrue(gone(first), "the killed helper was not reaped")
         second = self.helper()
         self.assertNotEqual(second, first)

@@ -4,12 +4,15 @@
 // start is an error at construction; destruction leaves no process behind.
 #include "proxy/hash_helper.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -89,6 +92,20 @@ TEST_CASE("the helper's job threads run at SCHED_IDLE") {
   }
   job.join();
   CHECK(seen_idle);
+}
+
+TEST_CASE("the helper holds no descriptor of doorman's but its control socket and the standard three") {
+  // Like an Asio socket: open in the parent, not close-on-exec.
+  const int inherited = ::fcntl(0, F_DUPFD, 10);
+  REQUIRE(inherited >= 10);
+  HashHelper helper(DOORMAN_BINARY, small_params);
+  std::vector<std::string> fds;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(helper.pid()) + "/fd"))
+    fds.push_back(entry.path().filename().string());
+  std::sort(fds.begin(), fds.end());
+  CHECK(fds == std::vector<std::string>{"0", "1", "2", "3"});
+  ::close(inherited);
 }
 
 TEST_CASE("many callers at once each get their own answer") {
