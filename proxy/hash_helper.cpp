@@ -12,11 +12,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include "proxy/hash_wire.hpp"
+#include "proxy/metrics.hpp"
 
 extern char** environ;
 
@@ -179,11 +181,17 @@ bool HashHelper::hand_over(int job_fd, unsigned& generation) {
 void HashHelper::restart_if_still(unsigned generation) {
   std::lock_guard lock(mutex_);
   if (process_.generation != generation) return;  // another caller already started a new one
+  const pid_t gone = process_.pid;
   stop(process_);
   process_.generation = generation + 1;
+  metrics().count_hash_helper_restart();
   Process fresh = spawn();  // throws: the next caller tries again
   fresh.generation = generation + 1;
   process_ = fresh;
+  if (gone > 0)
+    std::cerr << "doorman: the hash helper (pid " << gone << ") was gone; started pid " << fresh.pid << "\n";
+  else
+    std::cerr << "doorman: started the hash helper (pid " << fresh.pid << ")\n";
 }
 
 authcore::HashReply HashHelper::run(const authcore::HashJob& job) {

@@ -48,6 +48,7 @@ enum FamilyId : std::size_t {
   upstream_pool_idle,
   hook_deliveries_total,
   hook_failures_total,
+  hash_helper_restarts_total,
   family_count,
 };
 
@@ -64,6 +65,8 @@ constexpr Family kFamilies[] = {
     {"doorman_hook_deliveries_total", Kind::counter, "Events delivered to the hook URL."},
     {"doorman_hook_failures_total", Kind::counter,
      "Event hook delivery attempts that failed (each retry counts)."},
+    {"doorman_hash_helper_restarts_total", Kind::counter,
+     "Times the password hashing process was found dead and started again."},
 };
 static_assert(std::size(kFamilies) == family_count);
 
@@ -243,6 +246,7 @@ void Metrics::add_upstream_pool_idle(std::int64_t delta) noexcept {
 
 void Metrics::count_hook_delivery() noexcept { cells_->add(cell(hook_deliveries_total)); }
 void Metrics::count_hook_failure() noexcept { cells_->add(cell(hook_failures_total)); }
+void Metrics::count_hash_helper_restart() noexcept { cells_->add(cell(hash_helper_restarts_total)); }
 
 std::string Metrics::render() const {
   std::vector<std::string> backends;

@@ -48,6 +48,7 @@ class Metrics {
   void add_upstream_pool_idle(std::int64_t delta) noexcept;
   void count_hook_delivery() noexcept;
   void count_hook_failure() noexcept;
+  void count_hash_helper_restart() noexcept;
 
   // Prometheus text exposition format 0.0.4, every series of every family.
   std::string render() const;

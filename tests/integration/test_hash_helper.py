@@ -95,6 +95,10 @@ class HashHelperTest(h.DoormanTestCase):
         self.assertTrue(gone(first), "the killed helper was not reaped")
         second = self.helper()
         self.assertNotEqual(second, first)
+        self.assertIn("doorman: the hash helper (pid %d) was gone; started pid %d" % (first, second),
+                      self.stack.doorman.stderr_text())
+        metrics = h.get(self.stack.admin_port, "/metrics").body.decode()
+        self.assertIn("\ndoorman_hash_helper_restarts_total 1\n", metrics)
         self.assertEqual(os.getsid(second), second)
         r = h.login(self.stack.port, email, "wrong-password-1")
         self.assertEqual(r.status, 400, r)

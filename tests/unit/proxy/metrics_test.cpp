@@ -29,7 +29,8 @@ TEST_CASE("Metrics: every family has HELP and TYPE, and starts at zero") {
   for (const char* type_line :
        {"# TYPE doorman_requests_total counter", "# TYPE doorman_auth_results_total counter",
         "# TYPE doorman_upstream_latency_seconds histogram", "# TYPE doorman_upstream_pool_idle gauge",
-        "# TYPE doorman_hook_deliveries_total counter", "# TYPE doorman_hook_failures_total counter"}) {
+        "# TYPE doorman_hook_deliveries_total counter", "# TYPE doorman_hook_failures_total counter",
+        "# TYPE doorman_hash_helper_restarts_total counter"}) {
     CAPTURE(std::string(type_line));
     CHECK(has_line(text, type_line));
   }
@@ -41,6 +42,7 @@ TEST_CASE("Metrics: every family has HELP and TYPE, and starts at zero") {
   CHECK(has_line(text, "doorman_upstream_latency_seconds_count 0"));
   CHECK(has_line(text, "doorman_upstream_pool_idle 0"));
   CHECK(has_line(text, "doorman_hook_deliveries_total 0"));
+  CHECK(has_line(text, "doorman_hash_helper_restarts_total 0"));
   CHECK(text.back() == '\n');
 }
 
@@ -101,7 +103,7 @@ TEST_CASE("Metrics: upstream latency histogram is cumulative") {
   CHECK(has_line(text, "doorman_upstream_latency_seconds_sum 122.0036"));
 }
 
-TEST_CASE("Metrics: gauge and hook counters") {
+TEST_CASE("Metrics: gauge, hook and hash helper counters") {
   Metrics m;
   m.add_upstream_pool_idle(3);
   m.add_upstream_pool_idle(-1);
@@ -111,9 +113,11 @@ TEST_CASE("Metrics: gauge and hook counters") {
   m.count_hook_delivery();
   m.count_hook_failure();
   m.count_hook_failure();
+  m.count_hash_helper_restart();
   const auto text = m.render();
   CHECK(has_line(text, "doorman_hook_deliveries_total 1"));
   CHECK(has_line(text, "doorman_hook_failures_total 2"));
+  CHECK(has_line(text, "doorman_hash_helper_restarts_total 1"));
 }
 
 TEST_CASE("Metrics: concurrent recording loses nothing") {
