@@ -30,6 +30,7 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -577,7 +578,20 @@ def main():
     parser.add_argument("--no-upload", action="store_true", help="skip the 100 MB upload RSS measurement")
     parser.add_argument("--no-storm", action="store_true", help="skip the login storm measurement")
     parser.add_argument("--json", help="also write the summary as JSON to this file")
+    parser.add_argument("--polling-idle", action="store_true",
+                        help="hold /dev/cpu_dma_latency at 0 for the run (needs root), as latency-tuned hosts "
+                             "do: idle CPUs poll instead of halting, so a wakeup costs no exit from a halted "
+                             "virtual CPU")
     args = parser.parse_args()
+    if args.polling_idle:
+        try:
+            # Held open until the script exits: the kernel drops the request when it is closed.
+            pm_qos = os.open("/dev/cpu_dma_latency", os.O_WRONLY)
+            os.write(pm_qos, struct.pack("i", 0))
+        except OSError as e:
+            log(f"--polling-idle: cannot hold /dev/cpu_dma_latency at 0: {e}")
+            return 1
+        log("idle CPUs poll for this run (/dev/cpu_dma_latency held at 0)")
     if args.quick:
         args.duration, args.rounds = 3, 1
     targets = [t for t in args.targets.split(",") if t]
