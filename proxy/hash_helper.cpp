@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,12 +77,28 @@ bool helper_ready(int control_fd) {
 
 }  // namespace
 
-HashHelper::HashHelper(std::string executable, authcore::PasswordHasherParams params)
+HashHelper::HashHelper(std::string executable, authcore::PasswordHasherParams params,
+                       GovernorSettings governor)
     : executable_(std::move(executable)), params_(params) {
   process_ = spawn();
+  governor_ = std::make_unique<HashGovernor>(
+      GovernorControls{[this] { return cpu(); },
+                       [] {
+                         timespec used{};
+                         ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used);
+                         return std::chrono::seconds(used.tv_sec) + std::chrono::nanoseconds(used.tv_nsec);
+                       },
+                       system_idle_time,
+                       [this] {
+                         metrics().count_hash_helper_pause();
+                         signal_helper(SIGSTOP);
+                       },
+                       [this] { signal_helper(SIGCONT); }},
+      governor);
 }
 
 HashHelper::~HashHelper() {
+  governor_.reset();  // continues a helper it stopped
   std::lock_guard lock(mutex_);
   stop(process_);
 }
@@ -89,6 +106,21 @@ HashHelper::~HashHelper() {
 pid_t HashHelper::pid() const {
   std::lock_guard lock(mutex_);
   return process_.pid;
+}
+
+std::optional<HelperCpu> HashHelper::cpu() const {
+  std::lock_guard lock(mutex_);
+  clockid_t clock;
+  timespec used{};
+  if (process_.pid <= 0 || ::clock_getcpuclockid(process_.pid, &clock) != 0 ||
+      ::clock_gettime(clock, &used) != 0)
+    return std::nullopt;
+  return HelperCpu{process_.pid, std::chrono::seconds(used.tv_sec) + std::chrono::nanoseconds(used.tv_nsec)};
+}
+
+void HashHelper::signal_helper(int signal) const {
+  std::lock_guard lock(mutex_);
+  if (process_.pid > 0) ::kill(process_.pid, signal);
 }
 
 HashHelper::Process HashHelper::spawn() const {
@@ -195,6 +227,11 @@ void HashHelper::restart_if_still(unsigned generation) {
 }
 
 authcore::HashReply HashHelper::run(const authcore::HashJob& job) {
+  governor_->job_started();
+  struct Finished {
+    HashGovernor& governor;
+    ~Finished() { governor.job_finished(); }
+  } finished{*governor_};
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto [ours, theirs] = socket_pair(SOCK_STREAM);
     unsigned generation = 0;

@@ -16,15 +16,19 @@
 // The helper is this same binary (`doorman hash-helper`, hash_helper_process.hpp).
 // Each job gets a socket pair: one end goes to the helper over the control
 // socket, the job and its answer travel on it (hash_wire.hpp). A helper found
-// dead is started again.
+// dead is started again. While jobs are in flight, a HashGovernor stops the
+// helper whenever proxied traffic needs every CPU (hash_governor.hpp).
 #pragma once
 
 #include <sys/types.h>
 
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "authcore/password.hpp"
+#include "proxy/hash_governor.hpp"
 
 namespace doorman::proxy {
 
@@ -32,7 +36,7 @@ class HashHelper {
  public:
   // Starts `executable hash-helper ...` with these Argon2 parameters. Throws
   // std::runtime_error when it cannot start (the caller may hash in-process).
-  HashHelper(std::string executable, authcore::PasswordHasherParams params);
+  HashHelper(std::string executable, authcore::PasswordHasherParams params, GovernorSettings governor = {});
   // Stops the helper (jobs still running in it fail) and reaps it.
   ~HashHelper();
   HashHelper(const HashHelper&) = delete;
@@ -46,6 +50,8 @@ class HashHelper {
 
   // The helper's process id now (changes when it is started again).
   pid_t pid() const;
+  // Its CPU time so far; nullopt when there is no helper.
+  std::optional<HelperCpu> cpu() const;
 
  private:
   struct Process {
@@ -60,10 +66,14 @@ class HashHelper {
   bool hand_over(int job_fd, unsigned& generation);
   void restart_if_still(unsigned generation);
 
+  // Sends `signal` to the helper there is now, if any.
+  void signal_helper(int signal) const;
+
   const std::string executable_;
   const authcore::PasswordHasherParams params_;
   mutable std::mutex mutex_;  // guards process_ and the control socket's writes
   Process process_;
+  std::unique_ptr<HashGovernor> governor_;  // last: its thread reads process_
 };
 
 }  // namespace doorman::proxy

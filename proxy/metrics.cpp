@@ -49,6 +49,7 @@ enum FamilyId : std::size_t {
   hook_deliveries_total,
   hook_failures_total,
   hash_helper_restarts_total,
+  hash_helper_pauses_total,
   family_count,
 };
 
@@ -67,6 +68,8 @@ constexpr Family kFamilies[] = {
      "Event hook delivery attempts that failed (each retry counts)."},
     {"doorman_hash_helper_restarts_total", Kind::counter,
      "Times the password hashing process was found dead and started again."},
+    {"doorman_hash_helper_pauses_total", Kind::counter,
+     "Times the password hashing process was stopped for a while because proxied traffic needed every CPU."},
 };
 static_assert(std::size(kFamilies) == family_count);
 
@@ -247,6 +250,7 @@ void Metrics::add_upstream_pool_idle(std::int64_t delta) noexcept {
 void Metrics::count_hook_delivery() noexcept { cells_->add(cell(hook_deliveries_total)); }
 void Metrics::count_hook_failure() noexcept { cells_->add(cell(hook_failures_total)); }
 void Metrics::count_hash_helper_restart() noexcept { cells_->add(cell(hash_helper_restarts_total)); }
+void Metrics::count_hash_helper_pause() noexcept { cells_->add(cell(hash_helper_pauses_total)); }
 
 std::string Metrics::render() const {
   std::vector<std::string> backends;

@@ -49,6 +49,7 @@ class Metrics {
   void count_hook_delivery() noexcept;
   void count_hook_failure() noexcept;
   void count_hash_helper_restart() noexcept;
+  void count_hash_helper_pause() noexcept;
 
   // Prometheus text exposition format 0.0.4, every series of every family.
   std::string render() const;

@@ -3,11 +3,15 @@
 Seen from outside: `doorman serve` has one child, `doorman-hash`, in a session
 of its own with its autogroup at nice 19; the CPU of registrations and logins
 is spent there, not in doorman; a helper that is killed is replaced and logins
-go on; the helper goes away with doorman, on SIGTERM and on SIGKILL alike.
+go on; under saturating proxied load the helper is stopped (its governor) and
+the logins waiting for it finish once the load ends; the helper goes away with
+doorman, on SIGTERM and on SIGKILL alike.
 """
 
 import os
 import signal
+import subprocess
+import threading
 import time
 
 import harness as h
@@ -31,6 +35,19 @@ def children(pid):
 def comm(pid):
     with open("/proc/%d/comm" % pid) as f:
         return f.read().strip()
+
+
+def state(pid):
+    """The process state letter of stat(5): R, S, T (stopped), Z..."""
+    return h.proc_stat_fields(pid)[0]
+
+
+def pauses(port):
+    """doorman_hash_helper_pauses_total from the admin listener."""
+    for line in h.get(port, "/metrics").body.decode().splitlines():
+        if line.startswith("doorman_hash_helper_pauses_total "):
+            return int(line.split()[1])
+    raise AssertionError("no doorman_hash_helper_pauses_total in /metrics")
 
 
 def gone(pid, within_s=5.0):
@@ -80,6 +97,31 @@ class HashHelperTest(h.DoormanTestCase):
         self.assertGreater(helper_spent, 0.1)
         self.assertGreater(helper_spent, 3 * doorman_spent, (helper_spent, doorman_spent))
         self.assertEqual(self.helper(), helper)  # one helper served them all
+        self.assertEqual(pauses(self.stack.admin_port), 0)  # doorman was not busy: never stopped
+
+    def test_saturating_proxied_load_stops_the_helper_and_waiting_logins_finish_after(self):
+        email = h.unique_email("governor")
+        self.register_user(self.stack.port, email, "governor-password-1")
+        helper = self.helper()
+        load = subprocess.Popen(["wrk", "-t2", "-c32", "-d4s", "http://127.0.0.1:%d/public/load" % self.stack.port],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(load.kill)
+        time.sleep(0.5)
+        answer = {}
+        login = threading.Thread(target=lambda: answer.update(
+            r=h.login(self.stack.port, email, "governor-password-1")))
+        login.start()
+        seen_stopped = False
+        while load.poll() is None:
+            seen_stopped = seen_stopped or state(helper) == "T"
+            time.sleep(0.01)
+        login.join(30)
+        self.assertTrue(seen_stopped, "the helper was never stopped under saturating load")
+        self.assertGreaterEqual(pauses(self.stack.admin_port), 1)
+        self.assertEqual(answer["r"].status, 200, answer)
+        self.assertIn("access_token", answer["r"].json())
+        self.assertNotEqual(state(helper), "T")  # continued once the load ended
+        self.assertEqual(self.helper(), helper)
 
     def test_a_killed_helper_is_replaced_and_logins_go_on(self):
         email = h.unique_email("respawn")

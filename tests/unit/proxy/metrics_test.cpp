@@ -30,7 +30,8 @@ TEST_CASE("Metrics: every family has HELP and TYPE, and starts at zero") {
        {"# TYPE doorman_requests_total counter", "# TYPE doorman_auth_results_total counter",
         "# TYPE doorman_upstream_latency_seconds histogram", "# TYPE doorman_upstream_pool_idle gauge",
         "# TYPE doorman_hook_deliveries_total counter", "# TYPE doorman_hook_failures_total counter",
-        "# TYPE doorman_hash_helper_restarts_total counter"}) {
+        "# TYPE doorman_hash_helper_restarts_total counter",
+        "# TYPE doorman_hash_helper_pauses_total counter"}) {
     CAPTURE(std::string(type_line));
     CHECK(has_line(text, type_line));
   }
@@ -114,10 +115,13 @@ TEST_CASE("Metrics: gauge, hook and hash helper counters") {
   m.count_hook_failure();
   m.count_hook_failure();
   m.count_hash_helper_restart();
+  m.count_hash_helper_pause();
+  m.count_hash_helper_pause();
   const auto text = m.render();
   CHECK(has_line(text, "doorman_hook_deliveries_total 1"));
   CHECK(has_line(text, "doorman_hook_failures_total 2"));
   CHECK(has_line(text, "doorman_hash_helper_restarts_total 1"));
+  CHECK(has_line(text, "doorman_hash_helper_pauses_total 2"));
 }
 
 TEST_CASE("Metrics: concurrent recording loses nothing") {
