@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include "eventually.hpp"
+
 using namespace doorman::proxy;
 using namespace std::chrono_literals;
 
@@ -89,16 +91,6 @@ GovernorSettings fast_settings() {
   s.paused_window = 5ms;
   s.longest_pause = 300ms;
   return s;
-}
-
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds within = 2000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return predicate();
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "authcore/event_body.hpp"
+#include "eventually.hpp"
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -206,16 +207,6 @@ Event make_event(const std::string& user_id, const std::string& name = "after_lo
   event.user.hashed_password = "never-sent";
   event.fields = std::move(fields);
   return event;
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
 }
 
 }  // namespace
