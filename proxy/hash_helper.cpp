@@ -1,5 +1,5 @@
 // HashHelper: starts the helper process, hands it one socket per job over the
-// control socket (SCM_RIGHTS), and starts it again when it is found dead.
+// control socket (hash_wire.hpp), and starts it again when it is found dead.
 #include "proxy/hash_helper.hpp"
 
 #include <fcntl.h>
@@ -26,8 +26,6 @@ extern char** environ;
 namespace doorman::proxy {
 namespace {
 
-// Where the helper finds its control socket (hash_helper_process.hpp).
-constexpr int helper_control_fd = 3;
 // How long a starting helper may take to say it is ready.
 constexpr int helper_ready_timeout_ms = 5000;
 
@@ -70,9 +68,14 @@ bool helper_ready(int control_fd) {
   do {
     polled = ::poll(&ready, 1, helper_ready_timeout_ms);
   } while (polled < 0 && errno == EINTR);
-  if (polled != 1) return false;
-  char byte = 0;
-  return ::recv(control_fd, &byte, 1, 0) == 1 && byte == 'r';
+  return polled == 1 && receive_ready(control_fd);
+}
+
+// A CPU-time clock's reading; nullopt when it cannot be read (a process gone).
+std::optional<std::chrono::nanoseconds> cpu_time(clockid_t clock) {
+  timespec used{};
+  if (::clock_gettime(clock, &used) != 0) return std::nullopt;
+  return std::chrono::seconds(used.tv_sec) + std::chrono::nanoseconds(used.tv_nsec);
 }
 
 }  // namespace
@@ -82,18 +85,15 @@ HashHelper::HashHelper(std::string executable, authcore::PasswordHasherParams pa
     : executable_(std::move(executable)), params_(params) {
   process_ = spawn();
   governor_ = std::make_unique<HashGovernor>(
-      GovernorControls{[this] { return cpu(); },
-                       [] {
-                         timespec used{};
-                         ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used);
-                         return std::chrono::seconds(used.tv_sec) + std::chrono::nanoseconds(used.tv_nsec);
-                       },
-                       system_idle_time,
-                       [this] {
-                         metrics().count_hash_helper_pause();
-                         signal_helper(SIGSTOP);
-                       },
-                       [this] { signal_helper(SIGCONT); }},
+      GovernorControls{
+          [this] { return cpu(); },
+          [] { return cpu_time(CLOCK_PROCESS_CPUTIME_ID).value_or(std::chrono::nanoseconds(0)); },
+          system_idle_time,
+          [this] {
+            metrics().count_hash_helper_pause();
+            signal_helper(SIGSTOP);
+          },
+          [this] { signal_helper(SIGCONT); }},
       governor);
 }
 
@@ -111,11 +111,10 @@ pid_t HashHelper::pid() const {
 std::optional<HelperCpu> HashHelper::cpu() const {
   std::lock_guard lock(mutex_);
   clockid_t clock;
-  timespec used{};
-  if (process_.pid <= 0 || ::clock_getcpuclockid(process_.pid, &clock) != 0 ||
-      ::clock_gettime(clock, &used) != 0)
-    return std::nullopt;
-  return HelperCpu{process_.pid, std::chrono::seconds(used.tv_sec) + std::chrono::nanoseconds(used.tv_nsec)};
+  if (process_.pid <= 0 || ::clock_getcpuclockid(process_.pid, &clock) != 0) return std::nullopt;
+  const auto used = cpu_time(clock);
+  if (!used) return std::nullopt;
+  return HelperCpu{process_.pid, *used};
 }
 
 void HashHelper::signal_helper(int signal) const {
@@ -126,17 +125,17 @@ void HashHelper::signal_helper(int signal) const {
 HashHelper::Process HashHelper::spawn() const {
   auto [ours, theirs] = socket_pair(SOCK_SEQPACKET);
   // dup2 onto its own number would leave FD_CLOEXEC set: move their end off fd 3 first.
-  if (theirs.get() == helper_control_fd) {
-    const int moved = ::fcntl(theirs.get(), F_DUPFD_CLOEXEC, helper_control_fd + 1);
+  if (theirs.get() == hash_helper_control_fd) {
+    const int moved = ::fcntl(theirs.get(), F_DUPFD_CLOEXEC, hash_helper_control_fd + 1);
     if (moved < 0) throw system_failure("fcntl", errno);
     theirs.reset(moved);
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, theirs.get(), helper_control_fd);
+  posix_spawn_file_actions_adddup2(&actions, theirs.get(), hash_helper_control_fd);
   // Nothing else: Asio's sockets are not close-on-exec, and a helper started
   // again later would hold doorman's listeners and connections open.
-  posix_spawn_file_actions_addclosefrom_np(&actions, helper_control_fd + 1);
+  posix_spawn_file_actions_addclosefrom_np(&actions, hash_helper_control_fd + 1);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   // Its own session (so its own autogroup), no blocked signals, and default
@@ -189,25 +188,7 @@ void HashHelper::stop(Process& process) const {
 bool HashHelper::hand_over(int job_fd, unsigned& generation) {
   std::lock_guard lock(mutex_);
   generation = process_.generation;
-  if (process_.control_fd < 0) return false;
-  char byte = 'j';
-  iovec payload{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &payload;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* rights = CMSG_FIRSTHDR(&message);
-  rights->cmsg_level = SOL_SOCKET;
-  rights->cmsg_type = SCM_RIGHTS;
-  rights->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(rights), &job_fd, sizeof(int));
-  ssize_t sent = 0;
-  do {
-    sent = ::sendmsg(process_.control_fd, &message, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  return sent == 1;
+  return process_.control_fd >= 0 && send_job_socket(process_.control_fd, job_fd);
 }
 
 void HashHelper::restart_if_still(unsigned generation) {

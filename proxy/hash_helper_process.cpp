@@ -2,11 +2,9 @@
 #include "proxy/hash_helper_process.hpp"
 
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
-#include <cstring>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -30,30 +28,6 @@ void lower_own_autogroup() {
   if (::getsid(0) != ::getpid()) return;
   std::ofstream autogroup("/proc/self/autogroup");
   if (autogroup) autogroup << "19" << std::flush;
-}
-
-// The next job socket doorman hands over; -1 when the control socket closed.
-int receive_job_socket(int control_fd) {
-  char byte = 0;
-  iovec payload{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  for (;;) {
-    msghdr message{};
-    message.msg_iov = &payload;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    const ssize_t got = ::recvmsg(control_fd, &message, MSG_CMSG_CLOEXEC);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return -1;
-    const cmsghdr* rights = CMSG_FIRSTHDR(&message);
-    if (rights == nullptr || rights->cmsg_level != SOL_SOCKET || rights->cmsg_type != SCM_RIGHTS ||
-        rights->cmsg_len != CMSG_LEN(sizeof(int)))
-      continue;  // a message without exactly one socket: nothing to answer on
-    int job_fd = -1;
-    std::memcpy(&job_fd, CMSG_DATA(rights), sizeof(int));
-    return job_fd;
-  }
 }
 
 HashAnswer compute(const authcore::PasswordHasher& hasher, const ReceivedHashJob& job) {
@@ -83,8 +57,7 @@ int run_hash_helper(const authcore::PasswordHasherParams& params, pid_t parent, 
   lower_own_autogroup();
   // Outlives every job thread: the process ends with _exit, never by returning.
   const auto* hasher = new authcore::PasswordHasher(params);
-  const char ready = 'r';
-  if (::send(control_fd, &ready, 1, MSG_NOSIGNAL) != 1) return 1;
+  if (!send_ready(control_fd)) return 1;
   for (int job_fd; (job_fd = receive_job_socket(control_fd)) >= 0;) {
     try {
       std::thread(serve_job, std::cref(*hasher), job_fd).detach();

@@ -8,11 +8,9 @@
 #include <sys/types.h>
 
 #include "authcore/password.hpp"
+#include "proxy/hash_wire.hpp"
 
 namespace doorman::proxy {
-
-// The control socket's descriptor in the helper (HashHelper puts it there).
-inline constexpr int hash_helper_control_fd = 3;
 
 // Serves jobs until the control socket closes; then ends the process at once
 // (jobs still running have no one left to answer). Returns 1 without serving

@@ -1,5 +1,6 @@
-// Frames for the hash helper: whole-frame reads and writes that survive EINTR
-// and short transfers, and the two payload layouts.
+// The hash helper's wire: the control socket's messages, and frames for the
+// job sockets (whole-frame reads and writes that survive EINTR and short
+// transfers) with their two payload layouts.
 //   job:    kind (1 byte: 'h' or 'v') | password length (4) | password | stored hash (the rest)
 //   answer: 'o' | hash (the rest)          for a hash job
 //           'o' | check (1 byte)           for a verify job
@@ -77,7 +78,62 @@ bool known_check(char byte) {
   return false;
 }
 
+// Control messages are one byte; a job socket rides on one as SCM_RIGHTS.
+constexpr char ready_message = 'r';
+constexpr char job_message = 'j';
+
 }  // namespace
+
+bool send_ready(int control_fd) { return ::send(control_fd, &ready_message, 1, MSG_NOSIGNAL) == 1; }
+
+bool receive_ready(int control_fd) {
+  char byte = 0;
+  return ::recv(control_fd, &byte, 1, 0) == 1 && byte == ready_message;
+}
+
+bool send_job_socket(int control_fd, int job_fd) {
+  char byte = job_message;
+  iovec payload{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &payload;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* rights = CMSG_FIRSTHDR(&message);
+  rights->cmsg_level = SOL_SOCKET;
+  rights->cmsg_type = SCM_RIGHTS;
+  rights->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(rights), &job_fd, sizeof(int));
+  ssize_t sent = 0;
+  do {
+    sent = ::sendmsg(control_fd, &message, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  return sent == 1;
+}
+
+int receive_job_socket(int control_fd) {
+  char byte = 0;
+  iovec payload{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  for (;;) {
+    msghdr message{};
+    message.msg_iov = &payload;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t got = ::recvmsg(control_fd, &message, MSG_CMSG_CLOEXEC);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return -1;
+    const cmsghdr* rights = CMSG_FIRSTHDR(&message);
+    if (byte != job_message || rights == nullptr || rights->cmsg_level != SOL_SOCKET ||
+        rights->cmsg_type != SCM_RIGHTS || rights->cmsg_len != CMSG_LEN(sizeof(int)))
+      continue;  // not a job with exactly one socket: nothing to answer on
+    int job_fd = -1;
+    std::memcpy(&job_fd, CMSG_DATA(rights), sizeof(int));
+    return job_fd;
+  }
+}
 
 bool send_hash_job(int fd, const HashJob& job) {
   std::string payload;

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -78,9 +79,11 @@ TEST_CASE("the helper's job threads run at SCHED_IDLE") {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!seen_idle && std::chrono::steady_clock::now() < deadline) {
     // /proc/<pid>/task/<tid>/stat field 41 is the policy; SCHED_IDLE is 5.
-    const std::string tasks = "/proc/" + std::to_string(pid) + "/task/";
-    for (int tid = pid + 1; tid < pid + 4096 && !seen_idle; ++tid) {
-      const std::string stat = read_file(tasks + std::to_string(tid) + "/stat");
+    std::error_code gone;  // a task that ended between listing and reading is skipped
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", gone)) {
+      if (seen_idle) break;
+      const std::string stat = read_file(task.path().string() + "/stat");
       if (stat.empty()) continue;
       std::istringstream fields(stat.substr(stat.rfind(')') + 2));
       std::string field;

@@ -2,6 +2,7 @@
 // intact; every malformed frame, and a peer that is gone, end the conversation.
 #include "proxy/hash_wire.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -162,4 +163,40 @@ TEST_CASE("a job too large for one frame is not sent") {
   StreamPair pair;
   const std::string huge(max_hash_frame_bytes, 'p');
   CHECK_FALSE(send_hash_job(pair.a, HashJob{HashJob::Kind::verify, huge, "$argon2id$"}));
+}
+
+TEST_CASE("the control socket: ready, then job sockets handed over; anything else is skipped") {
+  int control[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, control) == 0);
+  REQUIRE(send_ready(control[1]));
+  CHECK(receive_ready(control[0]));
+
+  StreamPair job;
+  // A message without a socket, then one with: only the second is a job.
+  REQUIRE(::send(control[0], "j", 1, 0) == 1);
+  REQUIRE(send_job_socket(control[0], job.b));
+  const int received = receive_job_socket(control[1]);
+  REQUIRE(received >= 0);
+  CHECK(received != job.b);  // a descriptor of its own for the same socket
+  CHECK((::fcntl(received, F_GETFD) & FD_CLOEXEC) != 0);
+  REQUIRE(send_hash_job(job.a, HashJob{HashJob::Kind::hash, "through the handed socket", {}}));
+  const auto arrived = receive_hash_job(received);
+  REQUIRE(arrived);
+  CHECK(arrived->password == "through the handed socket");
+  ::close(received);
+
+  ::close(control[0]);
+  CHECK(receive_job_socket(control[1]) == -1);  // doorman gone
+  CHECK_FALSE(send_ready(control[1]));
+  ::close(control[1]);
+}
+
+TEST_CASE("a ready message that is not one is refused") {
+  int control[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, control) == 0);
+  REQUIRE(::send(control[1], "x", 1, 0) == 1);
+  CHECK_FALSE(receive_ready(control[0]));
+  ::close(control[1]);
+  CHECK_FALSE(receive_ready(control[0]));  // closed before saying anything
+  ::close(control[0]);
 }
