@@ -93,6 +93,12 @@ GovernorSettings fast_settings() {
   return s;
 }
 
+// A job starts beside a starved helper and a busy doorman: the governor stops the helper.
+void start_job_until_paused(HashGovernor& governor, const FakeMachine& machine) {
+  governor.job_started();
+  REQUIRE(eventually([&] { return machine.pauses >= 1; }));
+}
+
 }  // namespace
 
 TEST_CASE("a helper is stopped only when it is starved and doorman is busy") {
@@ -150,8 +156,7 @@ TEST_CASE("a helper that gets its CPU is left alone, busy doorman or not") {
 TEST_CASE("a starved helper beside a busy doorman is stopped, and goes on when doorman's load falls") {
   FakeMachine machine;
   HashGovernor governor(machine.controls(), fast_settings());
-  governor.job_started();
-  REQUIRE(eventually([&] { return machine.pauses >= 1; }));
+  start_job_until_paused(governor, machine);
   CHECK(machine.stopped);
   std::this_thread::sleep_for(40ms);  // still busy, no idle CPU: stays stopped
   CHECK(machine.stopped);
@@ -164,8 +169,7 @@ TEST_CASE("a starved helper beside a busy doorman is stopped, and goes on when d
 TEST_CASE("a stopped helper goes on when the machine has idle CPU, even with doorman still busy") {
   FakeMachine machine;
   HashGovernor governor(machine.controls(), fast_settings());
-  governor.job_started();
-  REQUIRE(eventually([&] { return machine.pauses >= 1; }));
+  start_job_until_paused(governor, machine);
   machine.machine_idle = true;
   CHECK(eventually([&] { return machine.resumes >= 1; }, 200ms));
   governor.job_finished();
@@ -174,8 +178,7 @@ TEST_CASE("a stopped helper goes on when the machine has idle CPU, even with doo
 TEST_CASE("no pause lasts longer than longest_pause; then the helper is looked at again") {
   FakeMachine machine;
   HashGovernor governor(machine.controls(), fast_settings());
-  governor.job_started();
-  REQUIRE(eventually([&] { return machine.pauses >= 1; }));
+  start_job_until_paused(governor, machine);
   const auto paused = std::chrono::steady_clock::now();
   REQUIRE(eventually([&] { return machine.resumes >= 1; }));
   CHECK(std::chrono::steady_clock::now() - paused >= 250ms);
@@ -188,8 +191,7 @@ TEST_CASE("destroying the governor continues a helper it stopped") {
   FakeMachine machine;
   {
     HashGovernor governor(machine.controls(), fast_settings());
-    governor.job_started();
-    REQUIRE(eventually([&] { return machine.pauses >= 1; }));
+    start_job_until_paused(governor, machine);
     CHECK(machine.stopped);
   }
   CHECK_FALSE(machine.stopped);
